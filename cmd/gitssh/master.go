@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/gitssh/gitssh/config"
+	"github.com/gitssh/gitssh/mux"
+	"golang.org/x/sys/unix"
+)
+
+// masterFlag is the hidden argument that makes gitssh the master:
+// "gitssh --master DIR PERSIST".
+const masterFlag = "--master"
+
+// controlPaths locates the user's control directory, creating it if needed.
+func controlPaths(env map[string]string) (dir string, err error) {
+	return mux.ControlDir(mux.ControlDirOptions{
+		Override:   env["GITSSH_CONTROL_DIR"],
+		RuntimeDir: env["XDG_RUNTIME_DIR"],
+		UID:        os.Getuid(),
+	})
+}
+
+func socketPath(dir string) string { return filepath.Join(dir, "master.sock") }
+
+// limitsFile is where the master remembers what servers allow.
+func limitsFile(env map[string]string, home string) string {
+	if d := env["XDG_CACHE_HOME"]; d != "" {
+		return filepath.Join(d, "gitssh", "limits.json")
+	}
+	if home == "" {
+		return ""
+	}
+	return filepath.Join(home, ".cache", "gitssh", "limits.json")
+}
+
+// viaMaster runs the command through the user's master, starting one when
+// none answers. ok is false when the master cannot be used; nothing was run
+// then, and the caller runs the command directly.
+func viaMaster(ctx context.Context, u *ui, env map[string]string, d config.Destination, req mux.RunRequest, stdio [3]*os.File) (status int, ok bool) {
+	dir, err := controlPaths(env)
+	if err != nil {
+		u.Debugf("multiplexing off: %v", err)
+		return 0, false
+	}
+	client := mux.Client{SocketPath: socketPath(dir), Version: version()}
+	asker := newPrompter(env)
+	for attempt := 0; attempt < 2; attempt++ {
+		status, err := client.Run(ctx, req, stdio[0], stdio[1], stdio[2], asker)
+		switch {
+		case err == nil:
+			return status, true
+		case errors.Is(err, mux.ErrMasterUnavailable):
+			u.Debugf("no master at %s: %v", client.SocketPath, err)
+		case isVersionMismatch(err):
+			u.Debugf("master of another version: stopping it (%v)", err)
+			client.Control(ctx, "stop")
+		case errors.Is(err, context.Canceled):
+			return mux.ExitStatusLost, true
+		default:
+			// The master took the command: its outcome is final.
+			return u.Report(err, d), true
+		}
+		if attempt == 0 {
+			if err := startMaster(ctx, u, dir, client, d.ControlPersist, env); err != nil {
+				u.Debugf("cannot start master: %v", err)
+				return 0, false
+			}
+		}
+	}
+	return 0, false
+}
+
+func isVersionMismatch(err error) bool {
+	_, ok := errors.AsType[*mux.VersionMismatchError](err)
+	return ok
+}
+
+// startMaster starts a master unless another client did so first: under an
+// exclusive lock, so that 64 clients starting at once make exactly one.
+func startMaster(ctx context.Context, u *ui, dir string, client mux.Client, persist time.Duration, env map[string]string) error {
+	unlock, err := lockFile(ctx, filepath.Join(dir, "master.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, _, err := client.Control(ctx, "check"); err == nil {
+		return nil // another client started it while we waited
+	}
+
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(filepath.Join(dir, "master.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer readyR.Close()
+
+	// The master must hold none of git's descriptors (git reads our stdout
+	// and stderr until EOF) and must not be in git's process group.
+	markCloseOnExec()
+	cmd := exec.Command(exe, masterFlag, dir, persist.String())
+	cmd.Args[0] = os.Args[0] // keeps argv[0], which test harnesses dispatch on
+	cmd.Stdin = nil
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	cmd.ExtraFiles = []*os.File{readyW}
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	readyW.Close()
+	if err != nil {
+		return fmt.Errorf("start master: %w", err)
+	}
+	u.Debugf("started master pid %d", cmd.Process.Pid)
+	go cmd.Wait() // reaps it if it dies before we exit; it outlives us otherwise
+
+	ready := make(chan error, 1)
+	go func() {
+		line, err := bufio.NewReader(readyR).ReadString('\n')
+		if line == "ready\n" {
+			ready <- nil
+			return
+		}
+		if err == nil || errors.Is(err, io.EOF) {
+			err = fmt.Errorf("master did not start: %q (see %s)", line, filepath.Join(dir, "master.log"))
+		}
+		ready <- err
+	}()
+	select {
+	case err := <-ready:
+		return err
+	case <-time.After(10 * time.Second):
+		return errors.New("master did not start within 10s")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// lockFile takes an exclusive flock on path, waiting up to 10 seconds.
+func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) || time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// runMaster is the master process: "gitssh --master DIR PERSIST", started
+// by startMaster with the ready pipe as descriptor 3.
+func runMaster(ctx context.Context, args []string, env map[string]string) int {
+	if len(args) != 2 {
+		fmt.Fprintln(os.Stderr, "gitssh: --master takes DIR PERSIST")
+		return 2
+	}
+	dir := args[0]
+	persist, err := time.ParseDuration(args[1])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gitssh: --master: %v\n", err)
+		return 2
+	}
+	level := slog.LevelInfo
+	if env["GITSSH_DEBUG"] != "" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	home := localEnv(env).Home
+	m := mux.NewMaster(mux.MasterConfig{
+		Version:     version(),
+		Persist:     persist,
+		LimitsFile:  limitsFile(env, home),
+		Logger:      log,
+		ProxyStderr: os.Stderr,
+		NewReporter: func(w io.Writer, verbose int, quiet bool) mux.Reporter {
+			return &ui{stderr: w, verbose: verbose, quiet: quiet}
+		},
+	})
+	ready := os.NewFile(3, "ready")
+	err = m.Serve(ctx, socketPath(dir), func() {
+		if ready != nil {
+			ready.WriteString("ready\n")
+			ready.Close()
+		}
+	})
+	if err != nil {
+		log.Error("master", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// control runs "gitssh -O command": check, exit, stop, status, status-json.
+func control(ctx context.Context, u *ui, command string, env map[string]string, stdout io.Writer) int {
+	dir, err := controlPaths(env)
+	if err != nil {
+		u.errorf("%v", err)
+		return exitTransport
+	}
+	client := mux.Client{SocketPath: socketPath(dir), Version: version()}
+	text, status, err := client.Control(ctx, command)
+	if err != nil {
+		if errors.Is(err, mux.ErrMasterUnavailable) {
+			fmt.Fprintf(u.stderr, "Control socket connect(%s): No such file or directory\n", client.SocketPath)
+		} else {
+			u.errorf("%v", err)
+		}
+		return exitTransport
+	}
+	switch command {
+	case "status":
+		fmt.Fprint(stdout, text)
+	case "status-json":
+		enc := jsonEncoder(stdout)
+		enc.Encode(status)
+	default:
+		fmt.Fprintln(u.stderr, text)
+	}
+	return 0
+}
+
+// markCloseOnExec sets close-on-exec on every descriptor above stderr, so
+// that the master inherits none that git (or anything else) left open for
+// us: Go sets it on its own, not on inherited ones.
+func markCloseOnExec() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		for fd := 3; fd < 1024; fd++ {
+			unix.CloseOnExec(fd)
+		}
+		return
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+}
+
+func jsonEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc
+}

@@ -1,0 +1,149 @@
+package config
+
+import "time"
+
+// gitssh's deliberate departures from OpenSSH's defaults.
+const (
+	// DefaultServerAliveInterval is used when ServerAliveInterval is not
+	// set. OpenSSH's default is 0 (no keepalives); gitssh keeps alive by
+	// default because git's long silent phases (the server computing a
+	// pack, pre-receive hooks, the client compressing a first push) are
+	// exactly when server, proxy and NAT idle timeouts cut the connection.
+	// "ServerAliveInterval 0" turns keepalives off.
+	DefaultServerAliveInterval = 15 * time.Second
+
+	// DefaultControlMaster is used when ControlMaster is not set. OpenSSH's
+	// default is "no"; gitssh multiplexes by default through its own
+	// master, which is the point of gitssh. "ControlMaster no" selects
+	// direct mode (no master).
+	DefaultControlMaster = "auto"
+
+	// DefaultControlPersist is how long gitssh's master keeps an idle
+	// connection when ControlPersist is not set or is "no". In OpenSSH,
+	// "no" (the default) ends the master with its first client; gitssh's
+	// master is shared by every git command and must outlive each of them,
+	// so "no" means this default rather than "not at all" (use
+	// "ControlMaster no" for no master). "yes" (or 0) means until told to
+	// exit.
+	DefaultControlPersist = 5 * time.Minute
+)
+
+// Request is what one invocation asks for: the parsed command line, before any
+// configuration file is read. The zero value of each field means "not given".
+type Request struct {
+	// Destination is "[user@]host" or "ssh://[user@]host[:port]", as given.
+	Destination string
+	// User is the -l flag.
+	User string
+	// Port is the -p flag, unparsed; Resolve validates it.
+	Port string
+	// ConfigFile is the -F flag: it replaces the user's and the system's files
+	// (as in OpenSSH, "none" means no file at all).
+	ConfigFile string
+	// Identities are the -i flags, in order.
+	Identities []string
+	// Options are the -o flags, in order, each "Key=Value" or "Key Value".
+	Options []string
+	// AddressFamily is "inet" for -4, "inet6" for -6.
+	AddressFamily string
+	// Verbose counts -v flags; Quiet is -q.
+	Verbose int
+	Quiet   bool
+}
+
+// Env is what Resolve needs to know about the local side. Package config reads
+// no environment itself: the command fills this in.
+type Env struct {
+	Home      string // the local user's home directory, for ~ and %d
+	LocalUser string // the local user name, for %u and the default User
+	LocalHost string // the local host name, for %l and %L
+	UID       int    // the local uid, for %i
+
+	// UserConfig and SystemConfig are the default configuration files. If
+	// empty, Home/.ssh/config and /etc/ssh/ssh_config are used.
+	UserConfig   string
+	SystemConfig string
+
+	// Getenv looks up environment variables for ${VAR} expansion. If nil,
+	// every variable is empty.
+	Getenv func(string) string
+}
+
+// Destination is the resolved configuration for one server. It is a value:
+// Resolve returns a fresh one and nothing modifies it afterwards.
+type Destination struct {
+	Alias    string // the host as the user typed it (%n), after user@ is removed
+	HostName string // the host to connect to (%h)
+	Port     int    // (%p)
+	User     string // the remote user (%r)
+
+	IdentityFiles []string // expanded paths, in order
+	// DefaultIdentityFiles is set when IdentityFiles is OpenSSH's default
+	// list (no IdentityFile nor -i given): files that do not exist are
+	// skipped silently. A named file that does not exist is an error.
+	DefaultIdentityFiles bool
+	IdentitiesOnly       bool
+	IdentityAgent        string // "" means SSH_AUTH_SOCK; "none" disables the agent
+	CertificateFiles     []string
+
+	// Jumps are the ProxyJump hosts, first hop first, each resolved with
+	// the same files. Empty when ProxyJump is unset or "none". As with
+	// OpenSSH, Jumps[0] may have Jumps or a ProxyCommand of its own (from
+	// its own configuration); each later hop has neither: it is reached
+	// through the hop before it.
+	Jumps []Destination
+	// ProxyCommand is the expanded command ("" when unset or "none").
+	ProxyCommand string
+
+	// UserKnownHostsFiles and GlobalKnownHostsFiles are expanded paths;
+	// empty when set to "none".
+	UserKnownHostsFiles   []string
+	GlobalKnownHostsFiles []string
+	StrictHostKeyChecking string // "yes", "no", "accept-new" or "ask"
+	HostKeyAlias          string // lowercased
+	// HostKeyAlgorithms is empty for the client's defaults. As in
+	// ssh_config(5), a first element starting with '+', '-' or '^' appends
+	// to, removes from or puts first in the defaults.
+	HostKeyAlgorithms []string
+	HashKnownHosts    bool
+
+	ConnectTimeout time.Duration // 0: the operating system's
+	AddressFamily  string        // "any", "inet" or "inet6"
+
+	ServerAliveInterval time.Duration // 0 disables keepalives
+	ServerAliveCountMax int
+	TCPKeepAlive        bool
+
+	BatchMode                    bool
+	PasswordAuthentication       bool
+	KbdInteractiveAuthentication bool
+	PubkeyAuthentication         bool
+	NumberOfPasswordPrompts      int
+
+	SendEnv []string // variable name patterns
+	SetEnv  []string // "NAME=value"
+
+	ControlMaster  string        // "yes", "no", "auto", "ask" or "autoask"; see DefaultControlMaster
+	ControlPersist time.Duration // how long an idle master lives; 0: until told to exit
+	// ControlPath is kept as given, unexpanded ("" for unset or "none"):
+	// gitssh uses its own control socket, and git-lfs passes
+	// -oControlPath=... which must be accepted.
+	ControlPath string
+
+	LogLevel   string // "QUIET", "ERROR", "INFO", "VERBOSE", "DEBUG1".. "DEBUG3"
+	RequestTTY string
+
+	// Notes lists, for -v, what was skipped or not implemented: unparsable
+	// configuration lines, Match criteria that could not be evaluated,
+	// options gitssh reads but does not act on.
+	Notes []string
+
+	// settings keeps, for WriteG, the options gitssh does not act on and
+	// the raw form of some it does (IdentityFile, ProxyCommand, ...).
+	settings []setting
+}
+
+type setting struct {
+	key    string // lowercase
+	values []string
+}

@@ -1,0 +1,39 @@
+// Package keepalive implements OpenSSH's ServerAliveInterval and
+// ServerAliveCountMax over an SSH connection: after an interval in which
+// nothing arrived from the server it sends a keepalive@openssh.com global
+// request with want-reply, and it declares the connection dead once CountMax
+// of them in a row went unanswered and the server stayed silent for one more
+// interval. Any reply counts, success or failure (OpenSSH's sshd answers
+// with failure), and so does any traffic from the server.
+//
+// The timing follows OpenSSH's clientloop.c (server_alive_check) exactly:
+//
+//   - a keepalive is due Interval after the last byte received from the
+//     server, or Interval after the previous keepalive;
+//   - every packet received from the server, a reply included, resets the
+//     count of unanswered keepalives;
+//   - when a keepalive is due and the count already equals CountMax, the
+//     connection is dead. With the default CountMax of 3 a silent server is
+//     declared dead 4×Interval after its last packet, 3×Interval after the
+//     first unanswered keepalive.
+//
+// Traffic is reported with [Monitor.Seen], or by wrapping the transport
+// connection under the SSH client with [Monitor.WrapConn]. Without either,
+// only replies to keepalives count as signs of life.
+//
+// No step waits on the network. golang.org/x/crypto/ssh's SendRequest blocks
+// without a timeout until its reply arrives, and on a blackholed connection
+// even its write blocks, so each keepalive is sent from its own goroutine and
+// the verdict comes from the clock. At most one keepalive is in flight: x/crypto
+// sends want-reply global requests one at a time anyway, so a second one
+// would only queue behind the first. On a dead verdict [Monitor.Run] closes
+// the connection, which unblocks that goroutine, and returns only after it has
+// ended: no goroutine outlives Run.
+//
+// The package decides liveness only. It does not know about pools or
+// configuration files (package mux removes a dead connection from its pool;
+// package config reads ServerAliveInterval), it does not log, and it does not
+// talk to the user: cmd/gitssh turns [ErrTimeout] into OpenSSH's
+// "Timeout, server HOST not responding.". It imports the standard library only;
+// [Conn] is satisfied by golang.org/x/crypto/ssh's *Client and Conn.
+package keepalive

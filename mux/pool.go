@@ -1,0 +1,453 @@
+package mux
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gitssh/gitssh/config"
+	"github.com/gitssh/gitssh/dial"
+	"golang.org/x/crypto/ssh"
+)
+
+// DialFunc makes one authenticated connection. dial.Dial is the real one;
+// tests pass their own.
+type DialFunc func(ctx context.Context, d config.Destination, opts dial.Options) (*ssh.Client, error)
+
+// PoolConfig bounds one destination's pool. Zero values mean the defaults.
+type PoolConfig struct {
+	// MaxConns bounds the connections to one destination; requests beyond
+	// what they can carry wait for a free channel. If zero, 32 is used.
+	MaxConns int
+	// MaxHandshakes bounds the handshakes in flight to one destination,
+	// below OpenSSH's MaxStartups (10 unauthenticated connections before it
+	// starts dropping) and dropbear's 5 per address. If zero, 4 is used.
+	MaxHandshakes int
+	// GuessChannels is how many channels a connection is expected to carry
+	// before anything was learned: sshd's default MaxSessions. If zero, 10.
+	GuessChannels int
+	// DialAttempts is how often a handshake that the server broke off before
+	// key exchange (MaxStartups, a reset) is tried. If zero, 6.
+	DialAttempts int
+	// Backoff is the first wait between those attempts, doubled each time,
+	// with jitter. If zero, 50ms.
+	Backoff time.Duration
+}
+
+func (c PoolConfig) withDefaults() PoolConfig {
+	if c.MaxConns <= 0 {
+		c.MaxConns = 32
+	}
+	if c.MaxHandshakes <= 0 {
+		c.MaxHandshakes = 4
+	}
+	if c.GuessChannels <= 0 {
+		c.GuessChannels = 10
+	}
+	if c.DialAttempts <= 0 {
+		c.DialAttempts = 6
+	}
+	if c.Backoff <= 0 {
+		c.Backoff = 50 * time.Millisecond
+	}
+	return c
+}
+
+// pool holds the connections to one destination and puts each command on
+// the least-loaded one that can take it.
+type pool struct {
+	key    string
+	dest   config.Destination
+	server string // host:port, the key of what is learned
+	cfg    PoolConfig
+	dialFn DialFunc
+	limits *limitStore
+	log    *slog.Logger
+	ctx    context.Context // the master's: connections outlive requests
+	wg     *sync.WaitGroup // the master's: every goroutine started here
+
+	mu       sync.Mutex // guards the fields that follow
+	conns    []*pooledConn
+	nextID   int
+	dialing  int           // dials in flight
+	waiting  int           // requests waiting for a channel slot
+	changed  chan struct{} // closed and replaced whenever a slot may have freed
+	failGen  int           // bumped when a dial fails with nothing else left
+	failErr  error
+	lastUsed time.Time
+	stats    PoolStats
+}
+
+// pooledConn is one connection of a pool and what is known about it.
+type pooledConn struct {
+	*conn
+	id      int
+	open    int       // channels open now
+	used    int       // channels opened over its life
+	limit   int       // channels it may carry at once; 0: not known
+	retired bool      // takes no new channels (the server refused reuse)
+	idle    time.Time // when open last dropped to 0
+	born    time.Time
+}
+
+// PoolStats is what -O status shows for one destination.
+type PoolStats struct {
+	Destination string    `json:"destination"`
+	Key         string    `json:"key"`
+	Conns       int       `json:"connections"`
+	Open        int       `json:"open_channels"`
+	Limit       int       `json:"learned_limit"`
+	NoReuse     bool      `json:"no_reuse,omitempty"`
+	Commands    int64     `json:"commands"`
+	Dials       int64     `json:"dials"`
+	DialErrors  int64     `json:"dial_errors"`
+	Refusals    int64     `json:"channel_refusals"`
+	BytesIn     int64     `json:"bytes_in"`
+	BytesOut    int64     `json:"bytes_out"`
+	Since       time.Time `json:"since"`
+}
+
+func newPool(ctx context.Context, wg *sync.WaitGroup, key string, d config.Destination, cfg PoolConfig, dialFn DialFunc, limits *limitStore, log *slog.Logger) *pool {
+	return &pool{
+		key:     key,
+		dest:    d,
+		server:  net.JoinHostPort(d.HostName, strconv.Itoa(d.Port)),
+		cfg:     cfg.withDefaults(),
+		dialFn:  dialFn,
+		limits:  limits,
+		log:     log.With("dest", d.Alias),
+		ctx:     ctx,
+		wg:      wg,
+		changed: make(chan struct{}),
+		stats:   PoolStats{Destination: d.User + "@" + d.Alias, Key: key, Since: time.Now()},
+	}
+}
+
+// broadcast wakes every waiter. p.mu must be held.
+func (p *pool) broadcast() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// run runs cmd on a channel of one of the pool's connections. A channel the
+// server refuses is retried on another connection, silently; a command that
+// has started is never run twice.
+func (p *pool) run(ctx context.Context, cmd Command, opts dial.Options) (int, error) {
+	p.mu.Lock()
+	p.stats.Commands++
+	p.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		pc, err := p.acquire(ctx, opts)
+		if err != nil {
+			return ExitStatusLost, err
+		}
+		counted := cmd
+		in := &countingReader{r: cmd.Stdin}
+		out := &countingWriter{w: cmd.Stdout}
+		errOut := &countingWriter{w: cmd.Stderr}
+		counted.Stdin, counted.Stdout, counted.Stderr = in, out, errOut
+		status, err := runSession(ctx, pc.conn, counted)
+		p.mu.Lock()
+		p.stats.BytesOut += in.n.Load()
+		p.stats.BytesIn += out.n.Load() + errOut.n.Load()
+		p.mu.Unlock()
+		oe, refused := errors.AsType[*openError](err)
+		if !refused {
+			p.release(pc)
+			return status, err
+		}
+		p.openFailed(pc, oe)
+		if attempt >= 2*p.cfg.MaxConns {
+			return ExitStatusLost, oe.err
+		}
+	}
+}
+
+// acquire reserves a channel slot on the least-loaded live connection that
+// can take one, dialling new connections when all are full.
+func (p *pool) acquire(ctx context.Context, opts dial.Options) (*pooledConn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.waiting++
+	defer func() { p.waiting-- }()
+	gen := p.failGen
+	for {
+		p.dropDead()
+		if pc := p.pick(); pc != nil {
+			pc.open++
+			pc.used++
+			p.lastUsed = time.Now()
+			return pc, nil
+		}
+		if p.failGen != gen && len(p.conns) == 0 && p.dialing == 0 {
+			return nil, p.failErr
+		}
+		p.maybeDial(opts)
+		ch := p.changed
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			p.mu.Lock()
+			return nil, ctx.Err()
+		}
+		p.mu.Lock()
+	}
+}
+
+// pick returns the live connection with the fewest open channels among
+// those below their limit. p.mu must be held.
+func (p *pool) pick() *pooledConn {
+	var best *pooledConn
+	for _, pc := range p.conns {
+		if pc.retired || (pc.limit > 0 && pc.open >= pc.limit) {
+			continue
+		}
+		if best == nil || pc.open < best.open {
+			best = pc
+		}
+	}
+	return best
+}
+
+// channelsPerConn is how many channels a connection is expected to carry.
+func (p *pool) channelsPerConn() int {
+	l := p.limits.get(p.server)
+	switch {
+	case l.NoReuse:
+		return 1
+	case l.Channels > 0:
+		return l.Channels
+	}
+	return p.cfg.GuessChannels
+}
+
+// maybeDial starts a dial when the waiting requests exceed what the dials
+// in flight are expected to carry, within the pool's bounds. p.mu must be
+// held.
+func (p *pool) maybeDial(opts dial.Options) {
+	if p.waiting <= p.dialing*p.channelsPerConn() {
+		return
+	}
+	if len(p.conns)+p.dialing >= p.cfg.MaxConns || p.dialing >= p.cfg.MaxHandshakes {
+		return
+	}
+	p.dialing++
+	p.stats.Dials++
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		c, err := p.dialWithRetry(opts)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.dialing--
+		if err != nil {
+			p.stats.DialErrors++
+			p.log.Warn("dial failed", "err", err)
+			if len(p.conns) == 0 && p.dialing == 0 {
+				p.failGen++
+				p.failErr = err
+			}
+		} else {
+			l := p.limits.get(p.server)
+			p.nextID++
+			pc := &pooledConn{conn: c, id: p.nextID, limit: l.Channels, born: time.Now(), idle: time.Now()}
+			p.conns = append(p.conns, pc)
+			p.log.Info("connected", "conn", pc.id, "limit", pc.limit)
+		}
+		p.broadcast()
+	}()
+}
+
+// dialWithRetry dials, retrying with backoff a handshake the server broke
+// off before key exchange: that is what servers do to bursts of new
+// connections (OpenSSH's MaxStartups, dropbear's per-address limit), and
+// nothing was sent that a retry could repeat.
+func (p *pool) dialWithRetry(opts dial.Options) (*conn, error) {
+	wait := p.cfg.Backoff
+	for attempt := 1; ; attempt++ {
+		c, err := dialConn(p.ctx, p.dialFn, p.dest, opts)
+		if err == nil {
+			return c, nil
+		}
+		hs, ok := errors.AsType[*dial.HandshakeError](err)
+		if !ok || !hs.BeforeKex || attempt >= p.cfg.DialAttempts {
+			return nil, err
+		}
+		p.log.Info("handshake broken off, retrying", "attempt", attempt, "err", err)
+		jitter := time.Duration(rand.Int64N(int64(wait)/2 + 1))
+		select {
+		case <-time.After(wait + jitter):
+		case <-p.ctx.Done():
+			return nil, err
+		}
+		wait *= 2
+	}
+}
+
+// release returns pc's slot after a command ran on it.
+func (p *pool) release(pc *pooledConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pc.open--
+	if pc.open == 0 {
+		pc.idle = time.Now()
+	}
+	if l := p.limits.get(p.server); l.NoReuse {
+		pc.retired = true
+	}
+	p.lastUsed = time.Now()
+	p.broadcast()
+}
+
+// openFailed learns from a channel the server would not open on pc.
+func (p *pool) openFailed(pc *pooledConn, oe *openError) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pc.open--
+	pc.used--
+	defer p.broadcast()
+	if _, ok := errors.AsType[*ChannelRefusedError](oe.err); !ok {
+		// Not a refusal: the connection itself is broken.
+		p.log.Info("channel open failed, dropping connection", "conn", pc.id, "err", oe.err)
+		pc.retired = true
+		if pc.open == 0 {
+			p.closeConn(pc)
+		}
+		return
+	}
+	p.stats.Refusals++
+	if pc.open == 0 && pc.used > 0 {
+		// Nothing is open, yet it refuses: channels are not reused here.
+		pc.retired = true
+		p.log.Info("server refuses channel reuse", "conn", pc.id)
+		p.remember(func(l *serverLimits) { l.NoReuse = true })
+		p.closeConn(pc)
+		return
+	}
+	limit := max(pc.open, 1)
+	pc.limit = limit
+	p.log.Info("server refused a channel, learned limit", "conn", pc.id, "limit", limit)
+	p.remember(func(l *serverLimits) {
+		if l.Channels == 0 || limit < l.Channels {
+			l.Channels = limit
+		}
+	})
+}
+
+func (p *pool) remember(change func(*serverLimits)) {
+	if err := p.limits.learn(p.server, change); err != nil {
+		p.log.Warn("cannot save server limits", "err", err)
+	}
+}
+
+// dropDead forgets connections that have ended. p.mu must be held.
+func (p *pool) dropDead() {
+	live := p.conns[:0]
+	for _, pc := range p.conns {
+		if pc.alive() {
+			live = append(live, pc)
+		} else {
+			p.log.Info("connection ended", "conn", pc.id, "err", pc.err)
+		}
+	}
+	clear(p.conns[len(live):])
+	p.conns = live
+}
+
+// closeConn closes pc and removes it. p.mu must be held; the close itself
+// runs outside the lock.
+func (p *pool) closeConn(pc *pooledConn) {
+	for i, c := range p.conns {
+		if c == pc {
+			p.conns = append(p.conns[:i], p.conns[i+1:]...)
+			break
+		}
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		pc.close()
+	}()
+}
+
+// closeIdle closes connections idle for longer than persist and reports
+// whether the pool is now empty and unused for that long. A zero persist
+// keeps connections until the master is told to exit.
+func (p *pool) closeIdle(persist time.Duration, now time.Time) (empty bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dropDead()
+	for _, pc := range append([]*pooledConn(nil), p.conns...) {
+		if pc.open == 0 && (pc.retired || (persist > 0 && now.Sub(pc.idle) >= persist)) {
+			p.closeConn(pc)
+		}
+	}
+	return persist > 0 && len(p.conns) == 0 && p.dialing == 0 && p.waiting == 0 && now.Sub(p.lastUsed) >= persist
+}
+
+// closeAll closes every connection, for the master's exit.
+func (p *pool) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pc := range append([]*pooledConn(nil), p.conns...) {
+		p.closeConn(pc)
+	}
+	p.broadcast()
+}
+
+// snapshot returns the pool's statistics.
+func (p *pool) snapshot() PoolStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.stats
+	s.Conns = len(p.conns)
+	for _, pc := range p.conns {
+		s.Open += pc.open
+	}
+	l := p.limits.get(p.server)
+	s.Limit, s.NoReuse = l.Channels, l.NoReuse
+	return s
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n atomic.Int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// countingReader counts the bytes read through it and keeps the reader's
+// SetReadDeadline, which runSession uses to end a blocked read.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	if c.r == nil {
+		return 0, io.EOF
+	}
+	n, err := c.r.Read(b)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countingReader) SetReadDeadline(t time.Time) error {
+	if d, ok := c.r.(interface{ SetReadDeadline(time.Time) error }); ok {
+		return d.SetReadDeadline(t)
+	}
+	return errors.ErrUnsupported
+}

@@ -1,0 +1,253 @@
+package mux
+
+// The control socket: the private directory it lives in, listening with a
+// stale-socket probe, and dialling.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+var (
+	// ErrMasterRunning is a live master already listening on the socket.
+	ErrMasterRunning = errors.New("mux: a master is already running")
+	// ErrUnsafeControlDir is a control directory that someone other than
+	// the user could enter or replace.
+	ErrUnsafeControlDir = errors.New("mux: unsafe control directory")
+	// ErrSocketPathTooLong is a control socket path that does not fit in
+	// a Unix socket address.
+	ErrSocketPathTooLong = errors.New("mux: control socket path too long")
+	// ErrNotImplemented is a feature this platform lacks.
+	ErrNotImplemented = errors.New("mux: not implemented on this platform")
+)
+
+// socketName is the control socket's name in the control directory.
+const socketName = "master.sock"
+
+// maxSocketPath is the longest socket path, in bytes: sun_path is 104 bytes
+// on macOS and the BSDs (108 on Linux) and holds a terminating NUL. The
+// smallest is used everywhere, so a directory that works on one system
+// works on all.
+const maxSocketPath = 103
+
+// probeTimeout bounds the dial that tells a live master from a stale
+// socket file.
+const probeTimeout = 2 * time.Second
+
+// ControlDirOptions says where the control directory is.
+type ControlDirOptions struct {
+	// Override is the directory to use ($GITSSH_CONTROL_DIR). It must be
+	// absolute; missing parents are made. If empty, RuntimeDir decides.
+	Override string
+	// RuntimeDir is the user's runtime directory ($XDG_RUNTIME_DIR). If it
+	// is an existing absolute directory, <RuntimeDir>/gitssh is used;
+	// otherwise /tmp/gitssh-<UID>.
+	RuntimeDir string
+	// UID is the user who must own the directory: os.Getuid() in
+	// production. Zero is root.
+	UID int
+}
+
+// ControlDir returns the control directory, making it if needed. The
+// directory must be the user's own: a real directory (not a symbolic
+// link), owned by UID, with mode exactly 0700. Anything else is an
+// ErrUnsafeControlDir: a directory others can enter or replace could hand
+// the user's git commands to someone else's master. It also checks that
+// the socket path fits (ErrSocketPathTooLong).
+func ControlDir(opts ControlDirOptions) (string, error) {
+	dir, err := controlDirPath(opts)
+	if err != nil {
+		return "", err
+	}
+	if _, err := socketPath(dir); err != nil {
+		return "", err
+	}
+	if opts.Override != "" {
+		if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+			return "", fmt.Errorf("mux: control directory: %w", err)
+		}
+	}
+	if err := privateDir(dir, opts.UID); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// controlDirPath chooses the control directory without touching it.
+func controlDirPath(opts ControlDirOptions) (string, error) {
+	if opts.Override != "" {
+		if !filepath.IsAbs(opts.Override) {
+			return "", fmt.Errorf("mux: control directory %q is not an absolute path", opts.Override)
+		}
+		return filepath.Clean(opts.Override), nil
+	}
+	// The XDG spec says to ignore a relative XDG_RUNTIME_DIR; a missing
+	// one (after su, say) is no use either.
+	if rt := opts.RuntimeDir; rt != "" && filepath.IsAbs(rt) {
+		if fi, err := os.Stat(rt); err == nil && fi.IsDir() {
+			return filepath.Join(rt, "gitssh"), nil
+		}
+	}
+	return filepath.Join("/tmp", "gitssh-"+strconv.Itoa(opts.UID)), nil
+}
+
+// privateDir makes dir with mode 0700 if it does not exist, and checks
+// that it is a directory, not a symbolic link, owned by uid, mode 0700.
+func privateDir(dir string, uid int) error {
+	switch err := os.Mkdir(dir, 0o700); {
+	case err == nil:
+		// The umask may have taken bits away; put back exactly 0700.
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("mux: control directory: %w", err)
+		}
+	case !errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("mux: control directory: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("mux: control directory: %w", err)
+	}
+	unsafe := func(format string, args ...any) error {
+		return fmt.Errorf("%w %s: %s", ErrUnsafeControlDir, dir, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return unsafe("is a symbolic link")
+	case !fi.IsDir():
+		return unsafe("is not a directory")
+	}
+	owner, err := fileOwner(fi)
+	if err != nil {
+		return fmt.Errorf("mux: control directory: %w", err)
+	}
+	if owner != uid {
+		return unsafe("is owned by uid %d, not %d", owner, uid)
+	}
+	const want = fs.ModeDir | 0o700
+	if got := fi.Mode() & (fs.ModeDir | fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky); got != want {
+		return unsafe("has mode %v, want %v", got, want)
+	}
+	return nil
+}
+
+// socketPath returns the control socket's path in dir.
+func socketPath(dir string) (string, error) {
+	path := filepath.Join(dir, socketName)
+	return path, checkSocketPath(path)
+}
+
+func checkSocketPath(path string) error {
+	if len(path) > maxSocketPath {
+		return fmt.Errorf("%w: %s is %d bytes, the limit is %d", ErrSocketPathTooLong, path, len(path), maxSocketPath)
+	}
+	return nil
+}
+
+// listenControl listens on the control socket at path, mode 0600, and
+// unlinks it when closed. If a socket file is already there it dials it:
+// a live master makes it fail with ErrMasterRunning; a socket nobody
+// listens on (a master that died) or a file that is not a socket is
+// removed and replaced. The directory must be private (ControlDir), and
+// callers racing to start a master should hold a lock: the probe and the
+// removal are not atomic.
+func listenControl(path string) (*net.UnixListener, error) {
+	if err := checkSocketPath(path); err != nil {
+		return nil, err
+	}
+	ln, err := listenUnix(path)
+	if err == nil || !errors.Is(err, syscall.EADDRINUSE) {
+		return ln, err
+	}
+
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// Gone since the bind: listen below.
+	case err != nil:
+		return nil, fmt.Errorf("mux: control socket: %w", err)
+	case fi.IsDir():
+		return nil, fmt.Errorf("mux: control socket %s is a directory", path)
+	case fi.Mode()&fs.ModeSocket != 0:
+		if err := probe(path); err != nil {
+			return nil, err
+		}
+		fallthrough
+	default:
+		// Remove only the file that was probed, not one a master that
+		// started meanwhile put there.
+		if now, err := os.Lstat(path); err == nil && os.SameFile(fi, now) {
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("mux: remove stale control socket: %w", err)
+			}
+		}
+	}
+	ln, err = listenUnix(path)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, ErrMasterRunning // another master won the race
+	}
+	return ln, err
+}
+
+// probe dials the socket at path: nil means nobody listens there.
+func probe(path string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	switch {
+	case err == nil:
+		c.Close()
+		return ErrMasterRunning
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return nil
+	case errors.Is(err, syscall.EAGAIN):
+		return ErrMasterRunning // listening, with a full backlog
+	default:
+		return fmt.Errorf("mux: probe control socket: %w", err)
+	}
+}
+
+func listenUnix(path string) (*net.UnixListener, error) {
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("mux: listen on control socket: %w", err)
+	}
+	ln.SetUnlinkOnClose(true)
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("mux: control socket: %w", err)
+	}
+	return ln, nil
+}
+
+// dialControl connects to the master's control socket at path and checks
+// that the master runs as the same user as this process.
+func dialControl(ctx context.Context, path string) (*net.UnixConn, error) {
+	if err := checkSocketPath(path); err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("mux: control socket: %w", err)
+	}
+	uc := c.(*net.UnixConn)
+	uid, err := peerUID(uc)
+	if err != nil {
+		uc.Close()
+		return nil, fmt.Errorf("mux: control socket: %w", err)
+	}
+	if me := os.Getuid(); uid != me {
+		uc.Close()
+		return nil, fmt.Errorf("%w: master at %s runs as uid %d, not %d", ErrUnsafeControlDir, path, uid, me)
+	}
+	return uc, nil
+}
