@@ -22,6 +22,7 @@ type authenticator struct {
 	authSock string
 	prompter Prompter
 	debugf   func(format string, args ...any)
+	warnf    func(format string, args ...any)
 
 	mu      sync.Mutex // guards the fields that follow
 	tried   []string   // auth methods tried, in order, without "none"
@@ -119,8 +120,11 @@ func (a *authenticator) signers() ([]ssh.Signer, error) {
 	for _, path := range a.dest.IdentityFiles {
 		s, err := a.loadIdentity(path, agentKeys)
 		if err != nil {
-			if !errors.Is(err, os.ErrNotExist) {
+			switch {
+			case !errors.Is(err, os.ErrNotExist):
 				a.debugf("identity file %s: %v", path, err)
+			case !a.dest.DefaultIdentityFiles:
+				a.warnf("Warning: Identity file %s not accessible: No such file or directory.", path)
 			}
 			continue
 		}

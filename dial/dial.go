@@ -176,7 +176,7 @@ func handshake(ctx context.Context, nc net.Conn, d config.Destination, opts Opti
 		nc.Close()
 		return nil, err
 	}
-	auth := &authenticator{dest: d, authSock: opts.AuthSock, prompter: opts.Prompter, debugf: opts.Debugf}
+	auth := &authenticator{dest: d, authSock: opts.AuthSock, prompter: opts.Prompter, debugf: opts.Debugf, warnf: opts.Warnf}
 	defer auth.close()
 	cfg := &ssh.ClientConfig{
 		User:              d.User,

@@ -59,8 +59,8 @@ func lookupName(d config.Destination) string {
 // presents one we have no record of and looks changed. Empty means the
 // library's defaults.
 func (h *hostKeyChecker) algorithms() []string {
-	if len(h.dest.HostKeyAlgorithms) > 0 {
-		return h.dest.HostKeyAlgorithms
+	if algs := h.dest.HostKeyAlgorithms; len(algs) > 0 && !strings.ContainsAny(algs[0][:1], "+-^") {
+		return algs
 	}
 	return h.db.HostKeyAlgorithms(h.lookup)
 }

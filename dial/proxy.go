@@ -73,8 +73,11 @@ func (p *proxyConn) Close() error {
 	return p.closeErr
 }
 
-func (p *proxyConn) LocalAddr() net.Addr  { return proxyAddr("local") }
-func (p *proxyConn) RemoteAddr() net.Addr { return proxyAddr("proxy") }
+// A ProxyCommand's ends have no address; like OpenSSH ("UNKNOWN port
+// 65535") they get a placeholder, in host:port form because known_hosts
+// checking parses it.
+func (p *proxyConn) LocalAddr() net.Addr  { return proxyAddr("UNKNOWN:0") }
+func (p *proxyConn) RemoteAddr() net.Addr { return proxyAddr("UNKNOWN:0") }
 
 func (p *proxyConn) SetDeadline(t time.Time) error {
 	if err := p.r.SetReadDeadline(t); err != nil {

@@ -59,7 +59,7 @@ func (c Client) Run(ctx context.Context, req RunRequest, stdin, stdout, stderr *
 		}
 		return ExitStatusLost, err
 	}
-	defer uc.Close()
+	defer cc.close()
 	stop := context.AfterFunc(ctx, func() { uc.Close() })
 	defer stop()
 	if err := cc.writeMsg(msgRun, req, stdin, stdout, stderr); err != nil {
@@ -114,7 +114,7 @@ func (c Client) Control(ctx context.Context, command string) (text string, statu
 	if err != nil && uc == nil {
 		return "", nil, err
 	}
-	defer uc.Close()
+	defer cc.close()
 	if err := cc.writeMsg(msgControl, controlReq{Command: command}); err != nil {
 		return "", nil, fmt.Errorf("%w: %w", ErrMasterUnavailable, err)
 	}

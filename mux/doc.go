@@ -7,4 +7,7 @@
 // It does not read ssh_config (package config does), make connections
 // (package dial does), or talk to the user: errors are returned, typed, and
 // the gitssh command words them.
+//
+// The control protocol between a client and the master is specified in
+// PROTOCOL.md beside this file.
 package mux

@@ -209,17 +209,18 @@ func (m *Master) reapIdle(ctx context.Context, exit context.CancelFunc) {
 
 // serve handles one client connection.
 func (m *Master) serve(ctx context.Context, wg *sync.WaitGroup, uc *net.UnixConn) {
-	defer uc.Close()
+	cc := newControlConn(uc)
+	defer cc.close()
 	uid, err := peerUID(uc)
 	if err != nil || uid != os.Getuid() {
 		m.log.Warn("refusing control client", "uid", uid, "err", err)
 		return
 	}
-	cc := newControlConn(uc)
 	_, helloErr := serverHello(cc, m.cfg.Version)
 	var mismatch *VersionMismatchError
 	if helloErr != nil && !errors.As(helloErr, &mismatch) {
-		m.log.Warn("hello", "err", helloErr)
+		// Also what a probe for a live master looks like: not a warning.
+		m.log.Debug("hello", "err", helloErr)
 		return
 	}
 	t, body, files, err := cc.readMsg()

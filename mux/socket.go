@@ -139,6 +139,9 @@ func privateDir(dir string, uid int) error {
 }
 
 // socketPath returns the control socket's path in dir.
+// SocketPath is the control socket in a directory made by ControlDir.
+func SocketPath(dir string) string { return filepath.Join(dir, socketName) }
+
 func socketPath(dir string) (string, error) {
 	path := filepath.Join(dir, socketName)
 	return path, checkSocketPath(path)

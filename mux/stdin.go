@@ -1,3 +1,5 @@
+//go:build unix
+
 package mux
 
 import (
@@ -33,8 +35,7 @@ func newPassedStdin(f *os.File) *passedStdin {
 	if p.fd < 0 || isTerminal(p.fd) {
 		return p
 	}
-	var st unix.Stat_t
-	if unix.Fstat(p.fd, &st) != nil || (st.Mode&unix.S_IFMT != unix.S_IFIFO && st.Mode&unix.S_IFMT != unix.S_IFSOCK) {
+	if st, err := f.Stat(); err != nil || st.Mode()&(os.ModeNamedPipe|os.ModeSocket) == 0 {
 		return p
 	}
 	// Duplicate, so that os.NewFile sees a non-blocking descriptor and puts
@@ -50,11 +51,6 @@ func newPassedStdin(f *os.File) *passedStdin {
 	f.Close()
 	p.f, p.fd, p.pollable = os.NewFile(uintptr(dup), "stdin"), dup, true
 	return p
-}
-
-func isTerminal(fd int) bool {
-	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	return err == nil
 }
 
 func (p *passedStdin) Read(b []byte) (int, error) {

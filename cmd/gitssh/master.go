@@ -33,8 +33,6 @@ func controlPaths(env map[string]string) (dir string, err error) {
 	})
 }
 
-func socketPath(dir string) string { return filepath.Join(dir, "master.sock") }
-
 // limitsFile is where the master remembers what servers allow.
 func limitsFile(env map[string]string, home string) string {
 	if d := env["XDG_CACHE_HOME"]; d != "" {
@@ -55,7 +53,7 @@ func viaMaster(ctx context.Context, u *ui, env map[string]string, d config.Desti
 		u.Debugf("multiplexing off: %v", err)
 		return 0, false
 	}
-	client := mux.Client{SocketPath: socketPath(dir), Version: version()}
+	client := mux.Client{SocketPath: mux.SocketPath(dir), Version: version()}
 	asker := newPrompter(env)
 	for attempt := 0; attempt < 2; attempt++ {
 		status, err := client.Run(ctx, req, stdio[0], stdio[1], stdio[2], asker)
@@ -211,7 +209,7 @@ func runMaster(ctx context.Context, args []string, env map[string]string) int {
 		},
 	})
 	ready := os.NewFile(3, "ready")
-	err = m.Serve(ctx, socketPath(dir), func() {
+	err = m.Serve(ctx, mux.SocketPath(dir), func() {
 		if ready != nil {
 			ready.WriteString("ready\n")
 			ready.Close()
@@ -231,7 +229,7 @@ func control(ctx context.Context, u *ui, command string, env map[string]string, 
 		u.errorf("%v", err)
 		return exitTransport
 	}
-	client := mux.Client{SocketPath: socketPath(dir), Version: version()}
+	client := mux.Client{SocketPath: mux.SocketPath(dir), Version: version()}
 	text, status, err := client.Control(ctx, command)
 	if err != nil {
 		if errors.Is(err, mux.ErrMasterUnavailable) {
