@@ -199,7 +199,7 @@ func (a *authenticator) loadIdentity(path string, agentKeys []ssh.Signer) (ssh.S
 		if !a.canPrompt() {
 			return nil, errors.New("passphrase needed and nobody to ask")
 		}
-		return &lockedSigner{path: path, pub: pub, pem: pemBytes, prompter: a.prompter}, nil
+		return &lockedSigner{path: path, pub: pub, pem: pemBytes, prompter: a.prompter, prompts: a.dest.NumberOfPasswordPrompts}, nil
 	default:
 		return nil, err
 	}
@@ -245,30 +245,34 @@ func readPublicKey(path string) (ssh.PublicKey, error) {
 
 // lockedSigner is an encrypted private key that is decrypted, after asking
 // for its passphrase, the first time the server wants a signature.
+//
+// A key that stays locked (wrong passphrases, nobody to ask) must be skipped
+// the way OpenSSH skips it, so that the next key or method is tried and a
+// final refusal reads "Permission denied". x/crypto aborts the whole
+// handshake on a signing error, so a locked key signs with an empty
+// signature instead: the server rejects it like any wrong key.
 type lockedSigner struct {
 	path     string
 	pub      ssh.PublicKey
 	pem      []byte
 	prompter Prompter
+	prompts  int // how often to ask: NumberOfPasswordPrompts
 
-	mu       sync.Mutex // guards unlocked
+	mu       sync.Mutex // guards the fields that follow
 	unlocked ssh.Signer
+	failed   bool // asked and never unlocked: do not ask again
 }
 
 func (l *lockedSigner) PublicKey() ssh.PublicKey { return l.pub }
 
 func (l *lockedSigner) Sign(rand io.Reader, data []byte) (*ssh.Signature, error) {
-	s, err := l.unlock()
-	if err != nil {
-		return nil, err
-	}
-	return s.Sign(rand, data)
+	return l.SignWithAlgorithm(rand, data, l.pub.Type())
 }
 
 func (l *lockedSigner) SignWithAlgorithm(rand io.Reader, data []byte, algorithm string) (*ssh.Signature, error) {
-	s, err := l.unlock()
-	if err != nil {
-		return nil, err
+	s := l.unlock()
+	if s == nil {
+		return &ssh.Signature{Format: algorithm}, nil // refused by the server: see lockedSigner
 	}
 	if as, ok := s.(ssh.AlgorithmSigner); ok {
 		return as.SignWithAlgorithm(rand, data, algorithm)
@@ -276,23 +280,25 @@ func (l *lockedSigner) SignWithAlgorithm(rand io.Reader, data []byte, algorithm 
 	return s.Sign(rand, data)
 }
 
-func (l *lockedSigner) unlock() (ssh.Signer, error) {
+// unlock asks for the passphrase, up to l.prompts times, and returns the
+// decrypted key, or nil if it stays locked.
+func (l *lockedSigner) unlock() ssh.Signer {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.unlocked != nil {
-		return l.unlocked, nil
+	if l.unlocked != nil || l.failed {
+		return l.unlocked
 	}
+	l.failed = true
 	prompt := fmt.Sprintf("Enter passphrase for key '%s': ", l.path)
-	for range 3 {
+	for range max(l.prompts, 1) {
 		pass, err := l.prompter.Secret(prompt)
 		if err != nil {
-			return nil, fmt.Errorf("passphrase for %s: %w", l.path, err)
+			return nil
 		}
-		s, err := ssh.ParsePrivateKeyWithPassphrase(l.pem, []byte(pass))
-		if err == nil {
-			l.unlocked = s
-			return s, nil
+		if s, err := ssh.ParsePrivateKeyWithPassphrase(l.pem, []byte(pass)); err == nil {
+			l.unlocked, l.failed = s, false
+			return s
 		}
 	}
-	return nil, fmt.Errorf("passphrase for %s: incorrect passphrase", l.path)
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -52,11 +53,13 @@ func startProxyCommand(command string, stderr io.Writer) (net.Conn, error) {
 func (p *proxyConn) Read(b []byte) (int, error)  { return p.r.Read(b) }
 func (p *proxyConn) Write(b []byte) (int, error) { return p.w.Write(b) }
 
-// Close ends the command: its stdin is closed first, then it is killed if it
-// has not exited within a moment, and always reaped.
+// Close ends the command as OpenSSH does, with SIGHUP (after closing its
+// stdin), then SIGKILL if it has not exited within a second; it is always
+// reaped.
 func (p *proxyConn) Close() error {
 	p.closeOnce.Do(func() {
 		p.w.Close()
+		p.cmd.Process.Signal(syscall.SIGHUP)
 		done := make(chan struct{})
 		go func() {
 			p.cmd.Wait()

@@ -1,0 +1,496 @@
+package main
+
+// End-to-end tests: testdata/*.txtar scripts run the real gitssh main()
+// (installed on $PATH by testscript.Main) against real OpenSSH servers
+// built by internal/testworld. STYLE rule 14.
+//
+// Every script starts with this environment:
+//
+//	HOME=$WORK/home              with an empty .ssh (0700); nothing touches the real ~/.ssh
+//	GIT_SSH_COMMAND=gitssh       GIT_CONFIG_NOSYSTEM=1, a fixed git identity, LC_ALL=C
+//	GITSSH_CONTROL_DIR=$WORK/ctl the master's socket directory
+//
+// Commands on $PATH besides the system's:
+//
+//	gitssh                  this package's main()
+//	tcpcat [-log FILE] HOST PORT
+//	                        stdin/stdout to a TCP connection, for ProxyCommand;
+//	                        -log appends "connect HOST:PORT" to FILE
+//
+// Script commands (Params.Cmds):
+//
+//	world [-name NAME] [-max-sessions N] [-max-startups S] [-extra LINE]... [-repos N]
+//	    Start an sshd on 127.0.0.1 in $WORK/world (or $WORK/world/NAME), stopped
+//	    at the end of the script, with bare repositories r1.git ... (-repos,
+//	    default 2; 3 commits each on main). All servers of a script share one
+//	    set of client files in $WORK/world/client. Sets:
+//	      PORT, REPOS, SSHD_LOG, ALIAS   for this server, prefixed NAME_ with -name
+//	                                     (NAME upper-cased: -name jump gives JUMP_PORT)
+//	      SSHCONFIG, KEY, PKEY, PASSPHRASE, BADKEY, KNOWNHOSTS, USER_NAME
+//	                                     the shared client files (see testworld.ClientFiles)
+//	    and (re)writes $HOME/.ssh/config with SSHCONFIG's text: "Host gitserver"
+//	    (or "Host NAME") plus a "Host *" block with User, IdentityFile $KEY,
+//	    IdentitiesOnly yes, UserKnownHostsFile $KNOWNHOSTS, StrictHostKeyChecking yes.
+//	server [-name NAME] stop|start|restart
+//	    Stop kills sshd and every connection it accepted (a crashed server);
+//	    start brings it back on the same port with the same host keys.
+//	sshdlog [-name NAME] connections|accepted [<=|>=]N
+//	    Assert the number of TCP connections (not counting readiness probes) or
+//	    authenticated connections the server has seen (restarts included).
+//	agent start [KEYFILE...] | agent stop
+//	    Run a real ssh-agent holding KEYFILEs (default $KEY) and set
+//	    SSH_AUTH_SOCK; stop kills it and sets SSH_AUTH_SOCK to "".
+//	knownhosts [-name NAME] [-wrong] FILE
+//	    Write a known_hosts for the server: its real host keys, or with -wrong
+//	    one ed25519 key of another machine under [127.0.0.1]:PORT.
+//	freeport VAR
+//	    Set VAR to a port on 127.0.0.1 on which nothing listens.
+//	exitcode N PROGRAM [ARGS...]
+//	    Run PROGRAM like exec and require exit status N (stdout and stderr
+//	    are kept for the next stdout/stderr commands).
+//
+// At the end of a script its servers and agent are stopped, "gitssh -O exit"
+// asks its master to exit, and any process whose command line still
+// mentions $WORK is killed and logged ("cleanup: killed leftover process").
+//
+// GITSSH_E2E_REFERENCE=/usr/bin/ssh makes the gitssh command exec that
+// program instead, as "gitssh" and with "-F $HOME/.ssh/config" unless -F is
+// given (OpenSSH finds ~ through the password database, not $HOME): the
+// scripts describe OpenSSH's behaviour, and this checks that they do. Where
+// gitssh deliberately differs (OpenSSH's hard-coded "ssh: connect to host",
+// its "\r\n" line ends, its tty warning under -G), a line is guarded with
+// [reference] or [!reference].
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gitssh/gitssh/internal/testworld"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+const referenceEnv = "GITSSH_E2E_REFERENCE"
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"gitssh": gitsshMain,
+		"tcpcat": tcpcatMain,
+	})
+}
+
+func gitsshMain() {
+	if ref := os.Getenv(referenceEnv); ref != "" {
+		args := os.Args[1:]
+		// OpenSSH finds ~ through the password database, not $HOME.
+		cfg := filepath.Join(os.Getenv("HOME"), ".ssh", "config")
+		if _, err := os.Stat(cfg); err == nil && !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-F") }) {
+			args = append([]string{"-F", cfg}, args...)
+		}
+		err := syscall.Exec(ref, append([]string{"gitssh"}, args...), os.Environ())
+		fmt.Fprintf(os.Stderr, "gitssh: exec %s=%s: %v\n", referenceEnv, ref, err)
+		os.Exit(255)
+	}
+	main()
+}
+
+func tcpcatMain() {
+	fs := flag.NewFlagSet("tcpcat", flag.ExitOnError)
+	logPath := fs.String("log", "", "append \"connect HOST:PORT\" to this file")
+	fs.Parse(os.Args[1:])
+	if fs.NArg() != 2 {
+		fmt.Fprintln(os.Stderr, "usage: tcpcat [-log FILE] HOST PORT")
+		os.Exit(2)
+	}
+	addr := net.JoinHostPort(strings.Trim(fs.Arg(0), "[]"), fs.Arg(1))
+	if err := testworld.TCPCat(addr, os.Stdin, os.Stdout, *logPath); err != nil {
+		fmt.Fprintf(os.Stderr, "tcpcat: %v\n", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func TestScripts(t *testing.T) {
+	tools := []string{"sshd", "ssh-keygen", "ssh-agent", "ssh-add", "git"}
+	if os.Getenv(referenceEnv) != "" {
+		tools = append(tools, "ssh") // OpenSSH's ProxyJump runs ssh
+	}
+	testworld.RequireTools(t, tools...)
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		Setup:               setup,
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Condition: func(cond string) (bool, error) {
+			if cond == "reference" {
+				return os.Getenv(referenceEnv) != "", nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"world":      cmdWorld,
+			"server":     cmdServer,
+			"sshdlog":    cmdSSHDLog,
+			"agent":      cmdAgent,
+			"knownhosts": cmdKnownHosts,
+			"freeport":   cmdFreePort,
+			"exitcode":   cmdExitCode,
+		},
+	})
+}
+
+// scriptState is what the custom commands of one script share.
+type scriptState struct {
+	work string
+
+	// mu guards the fields that follow. Commands of one script run one
+	// at a time; the lock is for the deferred cleanup.
+	mu      sync.Mutex
+	client  *testworld.ClientFiles
+	servers map[string]*testworld.SSHD // by -name; "" is the default world
+	agent   *testworld.Agent
+}
+
+type stateKey struct{}
+
+func state(ts *testscript.TestScript) *scriptState {
+	return ts.Value(stateKey{}).(*scriptState)
+}
+
+func setup(env *testscript.Env) error {
+	home := filepath.Join(env.WorkDir, "home")
+	sshDir := filepath.Join(home, ".ssh")
+	if err := os.MkdirAll(sshDir, 0o700); err != nil {
+		return err
+	}
+	// ssh refuses a ~/.ssh/config others can write; the txtar may have
+	// created the directory with a looser mode.
+	if err := os.Chmod(sshDir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(filepath.Join(sshDir, "config"), 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	for _, kv := range [][2]string{
+		{"HOME", home},
+		{"GIT_SSH_COMMAND", "gitssh"},
+		{"GIT_CONFIG_NOSYSTEM", "1"},
+		{"GIT_AUTHOR_NAME", "gitssh e2e"},
+		{"GIT_AUTHOR_EMAIL", "e2e@example.com"},
+		{"GIT_COMMITTER_NAME", "gitssh e2e"},
+		{"GIT_COMMITTER_EMAIL", "e2e@example.com"},
+		{"LC_ALL", "C"},
+		{"GITSSH_CONTROL_DIR", filepath.Join(env.WorkDir, "ctl")},
+	} {
+		env.Setenv(kv[0], kv[1])
+	}
+	if ref := os.Getenv(referenceEnv); ref != "" {
+		env.Setenv(referenceEnv, ref)
+	}
+	st := &scriptState{work: env.WorkDir, servers: map[string]*testworld.SSHD{}}
+	env.Values[stateKey{}] = st
+	// Deferred functions run last first: the servers and the agent stop
+	// before the master is asked to exit.
+	env.Defer(func() { stopMaster(env) })
+	env.Defer(st.stopAll)
+	return nil
+}
+
+// stopMaster ends what the script's gitssh commands left running: it asks
+// the master to exit ("gitssh -O exit" with the script's environment) and
+// then kills any process whose command line still mentions $WORK (a master
+// that did not exit, a ProxyCommand), logging each one.
+func stopMaster(env *testscript.Env) {
+	if os.Getenv(referenceEnv) == "" {
+		if gitssh, err := exec.LookPath("gitssh"); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			cmd := exec.CommandContext(ctx, gitssh, "-O", "exit")
+			cmd.Env = env.Vars
+			cmd.Dir = env.WorkDir
+			cmd.Run() // no master is fine
+			cancel()
+		}
+	}
+	left, err := testworld.KillMentioning(env.WorkDir)
+	if err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		env.T().Log("cleanup:", err)
+	}
+	for _, p := range left {
+		env.T().Log("cleanup: killed leftover process", p)
+	}
+}
+
+// stopAll stops every process the script's commands started.
+func (st *scriptState) stopAll() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.agent != nil {
+		st.agent.Stop()
+	}
+	for _, s := range st.servers {
+		s.Stop()
+	}
+}
+
+type stringsFlag []string
+
+func (s *stringsFlag) String() string     { return strings.Join(*s, "\n") }
+func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
+
+func parseFlags(ts *testscript.TestScript, fs *flag.FlagSet, args []string) []string {
+	var out strings.Builder
+	fs.SetOutput(&out)
+	if err := fs.Parse(args); err != nil {
+		ts.Fatalf("%s: %v\n%s", fs.Name(), err, out.String())
+	}
+	return fs.Args()
+}
+
+// envPrefix returns the variable prefix for a world name: "" for the
+// default world, "JUMP_" for "jump".
+func envPrefix(name string) string {
+	if name == "" {
+		return ""
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' {
+			return r - 'a' + 'A'
+		}
+		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, name) + "_"
+}
+
+func cmdWorld(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! world")
+	}
+	fs := flag.NewFlagSet("world", flag.ContinueOnError)
+	name := fs.String("name", "", "name of a further server: its Host alias and variable prefix")
+	var opts testworld.SSHDOptions
+	fs.IntVar(&opts.MaxSessions, "max-sessions", 0, "sshd MaxSessions")
+	fs.StringVar(&opts.MaxStartups, "max-startups", "", "sshd MaxStartups")
+	fs.Var((*stringsFlag)(&opts.Extra), "extra", "extra sshd_config line (repeatable)")
+	nrepos := fs.Int("repos", 2, "number of bare repositories")
+	if rest := parseFlags(ts, fs, args); len(rest) > 0 {
+		ts.Fatalf("usage: world [-name NAME] [-max-sessions N] [-max-startups S] [-extra LINE]... [-repos N]")
+	}
+	st := state(ts)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if _, ok := st.servers[*name]; ok {
+		ts.Fatalf("world %q already started", *name)
+	}
+	root := filepath.Join(st.work, "world")
+	dir, alias := root, testworld.DefaultAlias
+	if *name != "" {
+		dir, alias = filepath.Join(root, *name), *name
+	}
+	if st.client == nil {
+		c, err := testworld.NewClientFiles(filepath.Join(root, "client"))
+		ts.Check(err)
+		st.client = c
+	}
+	repos := filepath.Join(dir, "repos")
+	_, err := testworld.MakeRepos(repos, *nrepos)
+	ts.Check(err)
+	s, err := testworld.StartSSHD(filepath.Join(dir, "sshd"), opts)
+	ts.Check(err)
+	st.servers[*name] = s
+	ts.Check(st.client.AddServer(alias, s))
+
+	c := st.client
+	ts.Check(os.WriteFile(filepath.Join(ts.Getenv("HOME"), ".ssh", "config"), []byte(c.ConfigText()), 0o600))
+	p := envPrefix(*name)
+	ts.Setenv(p+"PORT", strconv.Itoa(s.Port()))
+	ts.Setenv(p+"REPOS", repos)
+	ts.Setenv(p+"SSHD_LOG", s.LogPath())
+	ts.Setenv(p+"ALIAS", alias)
+	ts.Setenv("SSHCONFIG", c.SSHConfig)
+	ts.Setenv("KEY", c.Key)
+	ts.Setenv("PKEY", c.PassphraseKey)
+	ts.Setenv("PASSPHRASE", testworld.Passphrase)
+	ts.Setenv("BADKEY", c.BadKey)
+	ts.Setenv("KNOWNHOSTS", c.KnownHosts)
+	ts.Setenv("USER_NAME", c.User)
+	ts.Logf("world %q: sshd pid %d on 127.0.0.1:%d, Host %s", *name, s.Pid(), s.Port(), alias)
+}
+
+// server returns the named server or fails the script.
+func server(ts *testscript.TestScript, name string) *testworld.SSHD {
+	st := state(ts)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.servers[name]
+	if s == nil {
+		ts.Fatalf("no world %q: run world first", name)
+	}
+	return s
+}
+
+func cmdServer(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	name := fs.String("name", "", "world name")
+	rest := parseFlags(ts, fs, args)
+	if neg || len(rest) != 1 {
+		ts.Fatalf("usage: server [-name NAME] stop|start|restart")
+	}
+	s := server(ts, *name)
+	switch rest[0] {
+	case "stop":
+		ts.Check(s.Stop())
+	case "start":
+		ts.Check(s.Start())
+	case "restart":
+		ts.Check(s.Restart())
+	default:
+		ts.Fatalf("usage: server [-name NAME] stop|start|restart")
+	}
+}
+
+func cmdSSHDLog(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "usage: sshdlog [-name NAME] connections|accepted [<=|>=]N"
+	fs := flag.NewFlagSet("sshdlog", flag.ContinueOnError)
+	name := fs.String("name", "", "world name")
+	rest := parseFlags(ts, fs, args)
+	if neg || len(rest) != 2 {
+		ts.Fatalf("%s", usage)
+	}
+	s := server(ts, *name)
+	var got int
+	var err error
+	switch rest[0] {
+	case "connections":
+		got, err = s.Connections()
+	case "accepted":
+		got, err = s.AcceptedConnections()
+	default:
+		ts.Fatalf("%s", usage)
+	}
+	ts.Check(err)
+	op, num := "==", rest[1]
+	for _, o := range []string{"<=", ">="} {
+		if n, ok := strings.CutPrefix(num, o); ok {
+			op, num = o, n
+		}
+	}
+	want, err := strconv.Atoi(num)
+	if err != nil {
+		ts.Fatalf("%s", usage)
+	}
+	ok := map[string]bool{"==": got == want, "<=": got <= want, ">=": got >= want}[op]
+	if !ok {
+		log, _ := os.ReadFile(s.LogPath())
+		ts.Logf("[%s]\n%s", s.LogPath(), log)
+		ts.Fatalf("sshd %s = %d, want %s %d", rest[0], got, op, want)
+	}
+	ts.Logf("sshd %s = %d", rest[0], got)
+}
+
+func cmdAgent(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: agent start [KEYFILE...] | agent stop")
+	}
+	st := state(ts)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	switch args[0] {
+	case "start":
+		if st.agent != nil {
+			ts.Fatalf("agent already started")
+		}
+		keys := args[1:]
+		if len(keys) == 0 {
+			if st.client == nil {
+				ts.Fatalf("agent start: no key given and no world started")
+			}
+			keys = []string{st.client.Key}
+		}
+		for i, k := range keys {
+			keys[i] = ts.MkAbs(k)
+		}
+		// A short directory: socket paths are limited to ~100 bytes
+		// and $WORK can be long (macOS TMPDIR).
+		dir, err := os.MkdirTemp("", "gitssh-agent")
+		ts.Check(err)
+		ts.Defer(func() { os.RemoveAll(dir) })
+		a, err := testworld.StartAgent(filepath.Join(dir, "sock"), keys...)
+		ts.Check(err)
+		st.agent = a
+		ts.Setenv("SSH_AUTH_SOCK", a.Socket)
+	case "stop":
+		if st.agent == nil {
+			ts.Fatalf("agent not started")
+		}
+		ts.Check(st.agent.Stop())
+		st.agent = nil
+		ts.Setenv("SSH_AUTH_SOCK", "")
+	default:
+		ts.Fatalf("usage: agent start [KEYFILE...] | agent stop")
+	}
+}
+
+func cmdKnownHosts(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("knownhosts", flag.ContinueOnError)
+	name := fs.String("name", "", "world name")
+	wrong := fs.Bool("wrong", false, "write another machine's key")
+	rest := parseFlags(ts, fs, args)
+	if neg || len(rest) != 1 {
+		ts.Fatalf("usage: knownhosts [-name NAME] [-wrong] FILE")
+	}
+	s := server(ts, *name)
+	lines := s.HostKeyLines("")
+	if *wrong {
+		st := state(ts)
+		pub, err := os.ReadFile(st.client.BadKey + ".pub")
+		ts.Check(err)
+		f := strings.Fields(string(pub))
+		lines = []string{fmt.Sprintf("[127.0.0.1]:%d %s %s", s.Port(), f[0], f[1])}
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(rest[0]), []byte(strings.Join(lines, "\n")+"\n"), 0o600))
+}
+
+func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: freeport VAR")
+	}
+	port, err := testworld.FreePort()
+	ts.Check(err)
+	ts.Setenv(args[0], strconv.Itoa(port))
+}
+
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode N PROGRAM [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("usage: exitcode N PROGRAM [ARGS...]")
+	}
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exitcode: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
+}
