@@ -85,6 +85,7 @@ type Master struct {
 	mu       sync.Mutex // guards the fields that follow
 	pools    map[string]*pool
 	active   int             // clients being served
+	running  int             // of which commands (the rest are control requests)
 	lastSeen time.Time       // when the last client finished
 	stopping bool            // -O stop: no new clients; exit when idle
 	ctx      context.Context // Run's: pools and their connections live on it
@@ -283,6 +284,14 @@ func (m *Master) runCommand(ctx context.Context, wg *sync.WaitGroup, uc *net.Uni
 		}
 	}()
 
+	m.mu.Lock()
+	m.running++
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.running--
+		m.mu.Unlock()
+	}()
 	rep := m.cfg.NewReporter(stderr, req.Verbose, req.Quiet)
 	p := m.poolFor(wg, req)
 	cmd := Command{Line: req.Command, Env: req.Env, Stdin: stdin, Stdout: stdout, Stderr: stderr, Debugf: rep.Debugf}
@@ -361,7 +370,8 @@ type MasterStatus struct {
 	PID     int         `json:"pid"`
 	Version string      `json:"version"`
 	Uptime  string      `json:"uptime"`
-	Clients int         `json:"clients"`
+	Clients int         `json:"clients"` // connected, this status request included
+	Running int         `json:"running_commands"`
 	Pools   []PoolStats `json:"destinations"`
 }
 
@@ -372,7 +382,7 @@ func (m *Master) Status() MasterStatus {
 	for _, p := range m.pools {
 		pools = append(pools, p)
 	}
-	st := MasterStatus{PID: os.Getpid(), Version: m.cfg.Version, Uptime: time.Since(m.start).Round(time.Second).String(), Clients: m.active}
+	st := MasterStatus{PID: os.Getpid(), Version: m.cfg.Version, Uptime: time.Since(m.start).Round(time.Second).String(), Clients: m.active, Running: m.running}
 	m.mu.Unlock()
 	for _, p := range pools {
 		st.Pools = append(st.Pools, p.snapshot())
@@ -384,7 +394,7 @@ func (m *Master) Status() MasterStatus {
 // String formats the status for people.
 func (s MasterStatus) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "master pid %d, version %s, up %s, %d clients\n", s.PID, s.Version, s.Uptime, s.Clients)
+	fmt.Fprintf(&b, "master pid %d, version %s, up %s, %d commands running\n", s.PID, s.Version, s.Uptime, s.Running)
 	fmt.Fprintf(&b, "%-32s %5s %5s %5s %8s %6s %7s %10s %10s\n", "DESTINATION", "CONNS", "OPEN", "LIMIT", "COMMANDS", "DIALS", "SAVED", "IN", "OUT")
 	for _, p := range s.Pools {
 		limit := "-"
