@@ -27,7 +27,28 @@ type authenticator struct {
 	mu      sync.Mutex // guards the fields that follow
 	tried   []string   // auth methods tried, in order, without "none"
 	agentNC net.Conn   // the agent connection, closed by close
+	locked  map[string]*lockedSigner
 }
+
+// authenticators are one Dial's authenticators, by Destination key.
+type authenticators struct {
+	mu sync.Mutex // guards m
+	m  map[string]*authenticator
+}
+
+func (as *authenticators) get(d config.Destination, opts Options) *authenticator {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	key := d.Key()
+	a, ok := as.m[key]
+	if !ok {
+		a = &authenticator{dest: d, authSock: opts.AuthSock, prompter: opts.Prompter, debugf: opts.Debugf, warnf: opts.Warnf,
+			locked: make(map[string]*lockedSigner)}
+		as.m[key] = a
+	}
+	return a
+}
+
 
 func (a *authenticator) methods() []ssh.AuthMethod {
 	var m []ssh.AuthMethod
@@ -199,7 +220,17 @@ func (a *authenticator) loadIdentity(path string, agentKeys []ssh.Signer) (ssh.S
 		if !a.canPrompt() {
 			return nil, errors.New("passphrase needed and nobody to ask")
 		}
-		return &lockedSigner{path: path, pub: pub, pem: pemBytes, prompter: a.prompter, prompts: a.dest.NumberOfPasswordPrompts}, nil
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		l, ok := a.locked[path]
+		if !ok {
+			l = &lockedSigner{path: path, pub: pub, pem: pemBytes, prompter: a.prompter, prompts: a.dest.NumberOfPasswordPrompts}
+			a.locked[path] = l
+		}
+		if l.gaveUp() {
+			return nil, errors.New("passphrase not given")
+		}
+		return l, nil
 	default:
 		return nil, err
 	}
@@ -246,17 +277,17 @@ func readPublicKey(path string) (ssh.PublicKey, error) {
 // lockedSigner is an encrypted private key that is decrypted, after asking
 // for its passphrase, the first time the server wants a signature.
 //
-// A key that stays locked (wrong passphrases, nobody to ask) must be skipped
-// the way OpenSSH skips it, so that the next key or method is tried and a
-// final refusal reads "Permission denied". x/crypto aborts the whole
-// handshake on a signing error, so a locked key signs with an empty
-// signature instead: the server rejects it like any wrong key.
+// A key that stays locked (wrong passphrases, nobody to ask) fails with
+// errKeyLocked. x/crypto then gives up the handshake, where OpenSSH would
+// go on to the next key; Dial connects again without the key (it is
+// remembered as given up), so that the next key or method is tried and a
+// final refusal reads "Permission denied".
 type lockedSigner struct {
 	path     string
 	pub      ssh.PublicKey
 	pem      []byte
 	prompter Prompter
-	prompts  int // how often to ask: NumberOfPasswordPrompts
+	prompts  int // how often to ask: NumberOfPasswordPrompts (0: never)
 
 	mu       sync.Mutex // guards the fields that follow
 	unlocked ssh.Signer
@@ -265,6 +296,9 @@ type lockedSigner struct {
 
 func (l *lockedSigner) PublicKey() ssh.PublicKey { return l.pub }
 
+// errKeyLocked is a key whose passphrase was not given.
+var errKeyLocked = errors.New("key stayed locked")
+
 func (l *lockedSigner) Sign(rand io.Reader, data []byte) (*ssh.Signature, error) {
 	return l.SignWithAlgorithm(rand, data, l.pub.Type())
 }
@@ -272,12 +306,19 @@ func (l *lockedSigner) Sign(rand io.Reader, data []byte) (*ssh.Signature, error)
 func (l *lockedSigner) SignWithAlgorithm(rand io.Reader, data []byte, algorithm string) (*ssh.Signature, error) {
 	s := l.unlock()
 	if s == nil {
-		return &ssh.Signature{Format: algorithm}, nil // refused by the server: see lockedSigner
+		return nil, fmt.Errorf("%s: %w", l.path, errKeyLocked)
 	}
 	if as, ok := s.(ssh.AlgorithmSigner); ok {
 		return as.SignWithAlgorithm(rand, data, algorithm)
 	}
 	return s.Sign(rand, data)
+}
+
+// gaveUp reports whether the key was asked for and stayed locked.
+func (l *lockedSigner) gaveUp() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failed
 }
 
 // unlock asks for the passphrase, up to l.prompts times, and returns the
@@ -290,7 +331,7 @@ func (l *lockedSigner) unlock() ssh.Signer {
 	}
 	l.failed = true
 	prompt := fmt.Sprintf("Enter passphrase for key '%s': ", l.path)
-	for range max(l.prompts, 1) {
+	for range l.prompts {
 		pass, err := l.prompter.Secret(prompt)
 		if err != nil {
 			return nil

@@ -35,6 +35,10 @@ type Options struct {
 	// WrapConn, if set, wraps the transport under the SSH connection, for
 	// example to notice traffic for keepalives.
 	WrapConn func(net.Conn) net.Conn
+
+	// auths holds one Dial's authenticators, by Destination key, so that a
+	// handshake repeated without a key that stayed locked does not ask again.
+	auths *authenticators
 }
 
 func (o Options) withDefaults() Options {
@@ -46,6 +50,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ProxyStderr == nil {
 		o.ProxyStderr = io.Discard
+	}
+	if o.auths == nil {
+		o.auths = &authenticators{m: make(map[string]*authenticator)}
 	}
 	return o
 }
@@ -60,15 +67,31 @@ func Dial(ctx context.Context, d config.Destination, opts Options) (*ssh.Client,
 		ctx, cancel = context.WithTimeout(ctx, d.ConnectTimeout)
 		defer cancel()
 	}
-	nc, err := transport(ctx, d, opts)
-	if err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		nc, err := transport(ctx, d, opts)
+		if err != nil {
+			return nil, err
+		}
+		if opts.WrapConn != nil {
+			nc = opts.WrapConn(nc)
+		}
+		client, err := handshake(ctx, nc, d, opts)
+		if !errors.Is(err, errKeyLocked) {
+			return client, err
+		}
+		// x/crypto gives up the whole handshake when a key cannot sign;
+		// OpenSSH goes on to the next key. Connect again without it.
+		if attempt == maxHandshakes {
+			auth := opts.auths.get(d, opts)
+			return nil, &AuthError{User: d.User, Host: d.HostName, Methods: auth.triedMethods()}
+		}
+		opts.Debugf("key stayed locked: connecting again without it")
 	}
-	if opts.WrapConn != nil {
-		nc = opts.WrapConn(nc)
-	}
-	return handshake(ctx, nc, d, opts)
 }
+
+// maxHandshakes bounds the handshakes of one Dial: one more than the keys
+// that may stay locked.
+const maxHandshakes = 8
 
 // transport opens the byte stream to d's SSH port: through the ProxyJump
 // chain, a ProxyCommand, or plain TCP.
@@ -176,7 +199,7 @@ func handshake(ctx context.Context, nc net.Conn, d config.Destination, opts Opti
 		nc.Close()
 		return nil, err
 	}
-	auth := &authenticator{dest: d, authSock: opts.AuthSock, prompter: opts.Prompter, debugf: opts.Debugf, warnf: opts.Warnf}
+	auth := opts.auths.get(d, opts)
 	defer auth.close()
 	cfg := &ssh.ClientConfig{
 		User:              d.User,
@@ -201,10 +224,12 @@ func handshake(ctx context.Context, nc net.Conn, d config.Destination, opts Opti
 		nc.Close()
 		var hkErr *HostKeyError
 		switch {
+		case errors.Is(err, errKeyLocked):
+			return nil, err // Dial connects again without the key
 		case errors.As(err, &hkErr):
 			return nil, hkErr
 		case ctx.Err() != nil:
-			return nil, &ConnectError{Host: d.HostName, Port: port, Err: context.DeadlineExceeded}
+			return nil, &ConnectError{Host: d.HostName, Port: port, Err: ctx.Err()}
 		case isAuthFailure(err):
 			return nil, &AuthError{User: d.User, Host: d.HostName, Methods: auth.triedMethods()}
 		}

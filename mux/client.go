@@ -91,6 +91,9 @@ func (c Client) Run(ctx context.Context, req RunRequest, stdin, stdout, stderr *
 				a.Err = aerr.Error()
 			}
 			if err := cc.writeMsg(msgAnswer, a); err != nil {
+				if ctx.Err() != nil {
+					return ExitStatusLost, ctx.Err()
+				}
 				return ExitStatusLost, ErrMasterLost
 			}
 		case msgExit:

@@ -144,7 +144,7 @@ func (p *pool) run(ctx context.Context, cmd Command, opts dial.Options) (int, er
 	p.stats.Commands++
 	p.mu.Unlock()
 	for attempt := 0; ; attempt++ {
-		pc, err := p.acquire(ctx, opts)
+		pc, others, err := p.acquire(ctx, opts)
 		if err != nil {
 			return ExitStatusLost, err
 		}
@@ -163,7 +163,7 @@ func (p *pool) run(ctx context.Context, cmd Command, opts dial.Options) (int, er
 			p.release(pc)
 			return status, err
 		}
-		p.openFailed(pc, oe)
+		p.openFailed(pc, others, oe)
 		if attempt >= 2*p.cfg.MaxConns {
 			return ExitStatusLost, oe.err
 		}
@@ -171,8 +171,10 @@ func (p *pool) run(ctx context.Context, cmd Command, opts dial.Options) (int, er
 }
 
 // acquire reserves a channel slot on the least-loaded live connection that
-// can take one, dialling new connections when all are full.
-func (p *pool) acquire(ctx context.Context, opts dial.Options) (*pooledConn, error) {
+// can take one, dialling new connections when all are full. others is how
+// many channels the connection had open besides this one: what the server
+// will have counted when it decides on this channel.
+func (p *pool) acquire(ctx context.Context, opts dial.Options) (pc *pooledConn, others int, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.waiting++
@@ -181,22 +183,23 @@ func (p *pool) acquire(ctx context.Context, opts dial.Options) (*pooledConn, err
 	for {
 		p.dropDead()
 		if pc := p.pick(); pc != nil {
+			others = pc.open
 			pc.open++
 			pc.used++
 			p.lastUsed = time.Now()
-			return pc, nil
+			return pc, others, nil
 		}
 		if p.failGen != gen && len(p.conns) == 0 && p.dialing == 0 {
-			return nil, p.failErr
+			return nil, 0, p.failErr
 		}
-		p.maybeDial(opts)
+		p.maybeDial(ctx, opts)
 		ch := p.changed
 		p.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
 			p.mu.Lock()
-			return nil, ctx.Err()
+			return nil, 0, ctx.Err()
 		}
 		p.mu.Lock()
 	}
@@ -230,9 +233,11 @@ func (p *pool) channelsPerConn() int {
 }
 
 // maybeDial starts a dial when the waiting requests exceed what the dials
-// in flight are expected to carry, within the pool's bounds. p.mu must be
-// held.
-func (p *pool) maybeDial(opts dial.Options) {
+// in flight are expected to carry, within the pool's bounds. The dial asks
+// the user, if it must, through the requester's opts; if that requester is
+// gone (reqCtx done) when the dial fails, the failure is its own and the
+// other waiters dial again. p.mu must be held.
+func (p *pool) maybeDial(reqCtx context.Context, opts dial.Options) {
 	if p.waiting <= p.dialing*p.channelsPerConn() {
 		return
 	}
@@ -251,7 +256,7 @@ func (p *pool) maybeDial(opts dial.Options) {
 		if err != nil {
 			p.stats.DialErrors++
 			p.log.Warn("dial failed", "err", err)
-			if len(p.conns) == 0 && p.dialing == 0 {
+			if reqCtx.Err() == nil && len(p.conns) == 0 && p.dialing == 0 {
 				p.failGen++
 				p.failErr = err
 			}
@@ -307,8 +312,9 @@ func (p *pool) release(pc *pooledConn) {
 	p.broadcast()
 }
 
-// openFailed learns from a channel the server would not open on pc.
-func (p *pool) openFailed(pc *pooledConn, oe *openError) {
+// openFailed learns from a channel the server would not open on pc, which
+// had others open besides it when it was asked for.
+func (p *pool) openFailed(pc *pooledConn, others int, oe *openError) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pc.open--
@@ -324,15 +330,23 @@ func (p *pool) openFailed(pc *pooledConn, oe *openError) {
 		return
 	}
 	p.stats.Refusals++
-	if pc.open == 0 && pc.used > 0 {
-		// Nothing is open, yet it refuses: channels are not reused here.
+	if others == 0 {
+		// Nothing else was open, yet it refuses: after a first channel,
+		// channels are not reused here; on a fresh connection, it takes
+		// none at all (and another connection is the only hope).
 		pc.retired = true
-		p.log.Info("server refuses channel reuse", "conn", pc.id)
-		p.remember(func(l *serverLimits) { l.NoReuse = true })
-		p.closeConn(pc)
+		if pc.used > 0 {
+			p.log.Info("server refuses channel reuse", "conn", pc.id)
+			p.remember(func(l *serverLimits) { l.NoReuse = true })
+		} else {
+			p.log.Info("server refused the first channel of a connection", "conn", pc.id)
+		}
+		if pc.open == 0 {
+			p.closeConn(pc)
+		}
 		return
 	}
-	limit := max(pc.open, 1)
+	limit := others
 	pc.limit = limit
 	p.log.Info("server refused a channel, learned limit", "conn", pc.id, "limit", limit)
 	p.remember(func(l *serverLimits) {
