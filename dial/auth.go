@@ -49,7 +49,6 @@ func (as *authenticators) get(d config.Destination, opts Options) *authenticator
 	return a
 }
 
-
 func (a *authenticator) methods() []ssh.AuthMethod {
 	var m []ssh.AuthMethod
 	if a.dest.PubkeyAuthentication {
