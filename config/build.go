@@ -182,7 +182,7 @@ func (b *builder) build() (Destination, string, error) {
 	d.ConnectTimeout = b.seconds("connecttimeout", 0)
 	d.AddressFamily = cmp.Or(o.first("addressfamily"), "any")
 	d.ServerAliveInterval = b.seconds("serveraliveinterval", DefaultServerAliveInterval)
-	d.ServerAliveCountMax = b.int("serveralivecountmax", 3)
+	d.ServerAliveCountMax = b.int("serveralivecountmax", DefaultServerAliveCountMax)
 	d.TCPKeepAlive = b.flag("tcpkeepalive", true)
 
 	// Authentication.

@@ -10,7 +10,19 @@ const (
 	// pack, pre-receive hooks, the client compressing a first push) are
 	// exactly when server, proxy and NAT idle timeouts cut the connection.
 	// "ServerAliveInterval 0" turns keepalives off.
-	DefaultServerAliveInterval = 15 * time.Second
+	//
+	// The interval is short, below even aggressive proxy timeouts (HAProxy
+	// set to 5s): a keepalive is only sent after that much silence from the
+	// server, costs one small packet each way, and is what keeps both
+	// directions of a proxied connection busy.
+	DefaultServerAliveInterval = 3 * time.Second
+
+	// DefaultServerAliveCountMax is used when ServerAliveCountMax is not
+	// set. OpenSSH's default is 3; with gitssh's short interval that would
+	// give up a connection, and the push on it, after 12s of network
+	// trouble, so gitssh waits for 10 unanswered keepalives (about 30s) by
+	// default. A dead connection is still found far sooner than TCP would.
+	DefaultServerAliveCountMax = 10
 
 	// DefaultControlMaster is used when ControlMaster is not set. OpenSSH's
 	// default is "no"; gitssh multiplexes by default through its own

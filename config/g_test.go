@@ -10,7 +10,7 @@ import (
 // TestWriteGTypicalConfig pins -G output for a typical configuration. The
 // expected text is what OpenSSH 9.2's ssh -G prints for the same files,
 // minus the options gitssh does not act on and that are not set, and with
-// gitssh's own defaults (controlmaster auto, serveraliveinterval 15,
+// gitssh's own defaults (controlmaster auto, serveraliveinterval 3, serveralivecountmax 10,
 // controlpersist 300).
 func TestWriteGTypicalConfig(t *testing.T) {
 	w := newWorld(t)
@@ -55,7 +55,7 @@ requesttty auto
 stricthostkeychecking accept-new
 tcpkeepalive yes
 numberofpasswordprompts 3
-serveralivecountmax 3
+serveralivecountmax 10
 serveraliveinterval 30
 loglevel INFO
 identityfile ~/.ssh/id_bitbucket

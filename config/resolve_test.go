@@ -273,7 +273,7 @@ func TestResolveWithoutConfigFiles(t *testing.T) {
 		StrictHostKeyChecking:        "ask",
 		AddressFamily:                "any",
 		ServerAliveInterval:          DefaultServerAliveInterval,
-		ServerAliveCountMax:          3,
+		ServerAliveCountMax:          DefaultServerAliveCountMax,
 		TCPKeepAlive:                 true,
 		PasswordAuthentication:       true,
 		KbdInteractiveAuthentication: true,

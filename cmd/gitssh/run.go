@@ -170,6 +170,6 @@ usage: gitssh [-46GTnqvV] [-F configfile] [-i identity_file] [-J destination]
   -v            debug output on stderr (repeat for more)
   -V            print the version
 
-Defaults that differ from OpenSSH's: ServerAliveInterval 15 (keepalives on),
+Defaults that differ from OpenSSH's: ServerAliveInterval 3, ServerAliveCountMax 10,
 ControlMaster auto with gitssh's own master (ControlMaster no: direct mode).
 `
