@@ -28,7 +28,7 @@ import (
 )
 
 // testTimeout bounds anything that could hang; it is never an assertion.
-const testTimeout = 10 * time.Second
+const testTimeout = 30 * time.Second
 
 func testContext(t *testing.T) context.Context {
 	t.Helper()
@@ -89,6 +89,8 @@ func (w *world) dest(identities ...string) config.Destination {
 		UserKnownHostsFiles:   []string{w.knownHosts},
 		StrictHostKeyChecking: "yes",
 		AddressFamily:         "any",
+		// OpenSSH's default, which config.Resolve fills in.
+		NumberOfPasswordPrompts: 3,
 	}
 }
 
@@ -349,8 +351,33 @@ func TestDialHostKeyAskFingerprint(t *testing.T) {
 	}
 }
 
+// passphrase protects lockedUserKeyPEM.
+const passphrase = "correct horse"
+
+// lockedUserKey is the server's user key encrypted with passphrase. Making
+// it runs the key's KDF, which is slow: it is made once.
+var lockedUserKey = sync.OnceValues(func() ([]byte, error) {
+	k, err := ssh.ParseRawPrivateKey(sshtest.UserKeyPEM())
+	if err != nil {
+		return nil, err
+	}
+	block, err := ssh.MarshalPrivateKeyWithPassphrase(*k.(*ed25519.PrivateKey), "locked", []byte(passphrase))
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(block), nil
+})
+
+func lockedUserKeyPEM(t *testing.T) []byte {
+	t.Helper()
+	b, err := lockedUserKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestDialAuth(t *testing.T) {
-	const passphrase = "correct horse"
 	otherPEM := func(t *testing.T) []byte {
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
@@ -362,13 +389,7 @@ func TestDialAuth(t *testing.T) {
 		}
 		return pem.EncodeToMemory(block)
 	}
-	lockedPEM := func(t *testing.T) []byte {
-		block, err := ssh.MarshalPrivateKeyWithPassphrase(userPrivateKey(t), "locked", []byte(passphrase))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pem.EncodeToMemory(block)
-	}
+	lockedPEM := func(t *testing.T) []byte { return lockedUserKeyPEM(t) }
 	denied := &dial.AuthError{User: "git", Host: "127.0.0.1", Methods: []string{"publickey"}}
 	tests := []struct {
 		name       string
@@ -518,11 +539,7 @@ func TestDialAgent(t *testing.T) {
 			d.IdentityAgent = tt.identityAgent
 			p := &prompter{err: errors.New("must not be asked")}
 			if tt.identities {
-				block, err := ssh.MarshalPrivateKeyWithPassphrase(userPrivateKey(t), "locked", []byte("pass"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				d.IdentityFiles = []string{w.writeFile(t, "id_locked", pem.EncodeToMemory(block))}
+				d.IdentityFiles = []string{w.writeFile(t, "id_locked", lockedUserKeyPEM(t))}
 				d.IdentitiesOnly = true
 			}
 			opts := dial.Options{AuthSock: sock, Prompter: p}

@@ -38,12 +38,16 @@ func (c Client) connect(ctx context.Context) (*net.UnixConn, *controlConn, error
 		return nil, nil, fmt.Errorf("%w: %w", ErrMasterUnavailable, err)
 	}
 	cc := newControlConn(uc)
-	if _, err := clientHello(cc, c.Version); err != nil {
+	h, err := clientHello(cc, c.Version)
+	if err != nil {
 		if _, ok := errors.AsType[*VersionMismatchError](err); ok {
 			return uc, cc, err
 		}
-		uc.Close()
+		cc.close()
 		return nil, nil, fmt.Errorf("%w: %w", ErrMasterUnavailable, err)
+	}
+	if h.Program != c.Version {
+		return uc, cc, &VersionMismatchError{Ours: protocolVersion, Theirs: h.Version, OursProgram: c.Version, TheirsProgram: h.Program}
 	}
 	return uc, cc, nil
 }

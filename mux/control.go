@@ -116,11 +116,19 @@ type controlReply struct {
 // version. A client that gets it from a master asks that master to stop
 // (msgControl "stop", which every version accepts after a hello) and starts
 // a master of its own version.
+//
+// A master of the same protocol but another program version (an upgraded
+// gitssh) is told apart the same way by the client, with the program
+// versions set, so that an upgrade takes effect at once.
 type VersionMismatchError struct {
-	Ours, Theirs int
+	Ours, Theirs               int
+	OursProgram, TheirsProgram string
 }
 
 func (e *VersionMismatchError) Error() string {
+	if e.Ours == e.Theirs {
+		return fmt.Sprintf("mux: gitssh %s, master is gitssh %s", e.OursProgram, e.TheirsProgram)
+	}
 	return fmt.Sprintf("mux: control protocol version %d, peer speaks version %d", e.Ours, e.Theirs)
 }
 

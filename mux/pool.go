@@ -73,14 +73,18 @@ type pool struct {
 	ctx    context.Context // the master's: connections outlive requests
 	wg     *sync.WaitGroup // the master's: every goroutine started here
 
-	mu       sync.Mutex // guards the fields that follow
-	conns    []*pooledConn
-	nextID   int
-	dialing  int           // dials in flight
-	waiting  int           // requests waiting for a channel slot
-	changed  chan struct{} // closed and replaced whenever a slot may have freed
-	failGen  int           // bumped when a dial fails with nothing else left
-	failErr  error
+	mu      sync.Mutex // guards the fields that follow
+	conns   []*pooledConn
+	nextID  int
+	dialing int           // dials in flight
+	waiting int           // requests waiting for a channel slot
+	changed chan struct{} // closed and replaced whenever a slot may have freed
+	failGen int           // bumped when a dial fails with nothing else left
+	failErr error
+	// ownFail holds the failures of dials whose requester alone is to
+	// blame (it left, or its user declined a question): they go to that
+	// requester only, and the other waiters dial again.
+	ownFail  map[*waiter]error
 	lastUsed time.Time
 	stats    PoolStats
 }
@@ -91,6 +95,7 @@ type pooledConn struct {
 	id      int
 	open    int       // channels open now
 	used    int       // channels opened over its life
+	ended   int       // channels closed over its life
 	limit   int       // channels it may carry at once; 0: not known
 	retired bool      // takes no new channels (the server refused reuse)
 	idle    time.Time // when open last dropped to 0
@@ -144,7 +149,7 @@ func (p *pool) run(ctx context.Context, cmd Command, opts dial.Options) (int, er
 	p.stats.Commands++
 	p.mu.Unlock()
 	for attempt := 0; ; attempt++ {
-		pc, others, err := p.acquire(ctx, opts)
+		pc, mark, err := p.acquire(ctx, opts)
 		if err != nil {
 			return ExitStatusLost, err
 		}
@@ -163,36 +168,43 @@ func (p *pool) run(ctx context.Context, cmd Command, opts dial.Options) (int, er
 			p.release(pc)
 			return status, err
 		}
-		p.openFailed(pc, others, oe)
+		p.openFailed(pc, mark, oe)
 		if attempt >= 2*p.cfg.MaxConns {
 			return ExitStatusLost, oe.err
 		}
 	}
 }
 
+// waiter is one request waiting in acquire, told apart by its address (so
+// it must not be zero-sized: those may all share one).
+type waiter struct{ _ byte }
+
 // acquire reserves a channel slot on the least-loaded live connection that
-// can take one, dialling new connections when all are full. others is how
-// many channels the connection had open besides this one: what the server
-// will have counted when it decides on this channel.
-func (p *pool) acquire(ctx context.Context, opts dial.Options) (pc *pooledConn, others int, err error) {
+// can take one, dialling new connections when all are full. mark is the
+// connection's count of ended channels at the reservation, for openFailed.
+func (p *pool) acquire(ctx context.Context, opts dial.Options) (pc *pooledConn, mark int, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.waiting++
 	defer func() { p.waiting-- }()
 	gen := p.failGen
+	me := &waiter{}
+	defer delete(p.ownFail, me)
 	for {
 		p.dropDead()
+		if err, ok := p.ownFail[me]; ok {
+			return nil, 0, err
+		}
 		if pc := p.pick(); pc != nil {
-			others = pc.open
 			pc.open++
 			pc.used++
 			p.lastUsed = time.Now()
-			return pc, others, nil
+			return pc, pc.ended, nil
 		}
 		if p.failGen != gen && len(p.conns) == 0 && p.dialing == 0 {
 			return nil, 0, p.failErr
 		}
-		p.maybeDial(ctx, opts)
+		p.maybeDial(ctx, me, opts)
 		ch := p.changed
 		p.mu.Unlock()
 		select {
@@ -235,9 +247,11 @@ func (p *pool) channelsPerConn() int {
 // maybeDial starts a dial when the waiting requests exceed what the dials
 // in flight are expected to carry, within the pool's bounds. The dial asks
 // the user, if it must, through the requester's opts; if that requester is
-// gone (reqCtx done) when the dial fails, the failure is its own and the
-// other waiters dial again. p.mu must be held.
-func (p *pool) maybeDial(reqCtx context.Context, opts dial.Options) {
+// gone (reqCtx done) or its user declined a question when the dial fails,
+// the failure is the requester's alone and the other waiters dial again,
+// each asking its own user, as separate ssh processes would. p.mu must be
+// held.
+func (p *pool) maybeDial(reqCtx context.Context, req *waiter, opts dial.Options) {
 	if p.waiting <= p.dialing*p.channelsPerConn() {
 		return
 	}
@@ -247,6 +261,10 @@ func (p *pool) maybeDial(reqCtx context.Context, opts dial.Options) {
 	p.dialing++
 	p.stats.Dials++
 	p.wg.Add(1)
+	asked := &askRecorder{Prompter: opts.Prompter}
+	if opts.Prompter != nil {
+		opts.Prompter = asked
+	}
 	go func() {
 		defer p.wg.Done()
 		c, err := p.dialWithRetry(opts)
@@ -256,7 +274,12 @@ func (p *pool) maybeDial(reqCtx context.Context, opts dial.Options) {
 		if err != nil {
 			p.stats.DialErrors++
 			p.log.Warn("dial failed", "err", err)
-			if reqCtx.Err() == nil && len(p.conns) == 0 && p.dialing == 0 {
+			if reqCtx.Err() != nil || asked.declined.Load() {
+				if p.ownFail == nil {
+					p.ownFail = make(map[*waiter]error)
+				}
+				p.ownFail[req] = err
+			} else if len(p.conns) == 0 && p.dialing == 0 {
 				p.failGen++
 				p.failErr = err
 			}
@@ -302,6 +325,7 @@ func (p *pool) release(pc *pooledConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pc.open--
+	pc.ended++
 	if pc.open == 0 {
 		pc.idle = time.Now()
 	}
@@ -312,13 +336,16 @@ func (p *pool) release(pc *pooledConn) {
 	p.broadcast()
 }
 
-// openFailed learns from a channel the server would not open on pc, which
-// had others open besides it when it was asked for.
-func (p *pool) openFailed(pc *pooledConn, others int, oe *openError) {
+// openFailed learns from a channel the server would not open on pc. mark
+// is pc's count of ended channels when the slot was reserved: the channels
+// open now, plus those that ended since, are all that may have been open
+// when the server decided (opens reach it in no set order).
+func (p *pool) openFailed(pc *pooledConn, mark int, oe *openError) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pc.open--
 	pc.used--
+	others := pc.open + pc.ended - mark
 	defer p.broadcast()
 	if _, ok := errors.AsType[*ChannelRefusedError](oe.err); !ok {
 		// Not a refusal: the connection itself is broken.
@@ -464,4 +491,27 @@ func (c *countingReader) SetReadDeadline(t time.Time) error {
 		return d.SetReadDeadline(t)
 	}
 	return errors.ErrUnsupported
+}
+
+// askRecorder notes whether the user declined a question (the Prompter
+// failed), which makes a failed dial the asking request's own failure.
+type askRecorder struct {
+	dial.Prompter
+	declined atomic.Bool
+}
+
+func (a *askRecorder) Secret(prompt string) (string, error) {
+	s, err := a.Prompter.Secret(prompt)
+	if err != nil {
+		a.declined.Store(true)
+	}
+	return s, err
+}
+
+func (a *askRecorder) Confirm(prompt string) (string, error) {
+	s, err := a.Prompter.Confirm(prompt)
+	if err != nil {
+		a.declined.Store(true)
+	}
+	return s, err
 }
