@@ -56,6 +56,7 @@ func viaMaster(ctx context.Context, u *ui, env map[string]string, d config.Desti
 	client := mux.Client{SocketPath: mux.SocketPath(dir), Version: version()}
 	asker := newPrompter(env)
 	for attempt := 0; attempt < 2; attempt++ {
+		u.Debugf("running through the master at %s", client.SocketPath)
 		status, err := client.Run(ctx, req, stdio[0], stdio[1], stdio[2], asker)
 		switch {
 		case err == nil:

@@ -94,6 +94,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		Warnf:       u.Warnf,
 		ProxyStderr: stderr,
 	}
+	u.Debugf("direct mode: a connection of its own")
 	status, err := mux.Direct(ctx, d, cmd, opts)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
