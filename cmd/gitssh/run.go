@@ -61,7 +61,13 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	}
 
 	if inv.stdinNull {
-		stdin = strings.NewReader("")
+		devNull, err := os.Open(os.DevNull)
+		if err != nil {
+			u.errorf("%v", err)
+			return exitTransport
+		}
+		defer devNull.Close()
+		stdin = devNull
 	}
 	cmd := mux.Command{
 		Line:   inv.remoteCommand(),
