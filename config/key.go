@@ -10,16 +10,20 @@ import (
 
 // keyVersion changes when the encoding below changes, so that keys of
 // different gitssh versions never collide.
-const keyVersion = "gitssh-destination-key-v1"
+const keyVersion = "gitssh-destination-key-v2"
 
 // Key returns a stable hex SHA-256 of everything that decides what a
 // connection is: who authenticates to which server, how it is reached, how
 // the server is verified and which credentials may be offered. Two
 // Destinations share a pooled connection only if their keys are equal.
 //
+// The keepalive settings are part of it too: they belong to the connection,
+// and a command that asked for keepalives must not share one opened
+// without them (behind a proxy with idle timeouts, it would be cut).
+//
 // Options that only affect one command or the master (SendEnv, SetEnv,
-// RequestTTY, ControlMaster, ControlPersist, LogLevel, keepalive timing,
-// ConnectTimeout, Notes) are not part of the key.
+// RequestTTY, ControlMaster, ControlPersist, LogLevel, ConnectTimeout,
+// Notes) are not part of the key.
 func (d Destination) Key() string {
 	h := sha256.New()
 	writeString(h, keyVersion)
@@ -59,6 +63,9 @@ func (d Destination) writeKey(h hash.Hash) {
 	field("pubkeyauthentication", strconv.FormatBool(d.PubkeyAuthentication))
 	field("numberofpasswordprompts", strconv.Itoa(d.NumberOfPasswordPrompts))
 	field("batchmode", strconv.FormatBool(d.BatchMode))
+	field("serveraliveinterval", d.ServerAliveInterval.String())
+	field("serveralivecountmax", strconv.Itoa(d.ServerAliveCountMax))
+	field("tcpkeepalive", strconv.FormatBool(d.TCPKeepAlive))
 }
 
 // writeString writes s length-prefixed, so that no two field lists encode

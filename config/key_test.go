@@ -29,7 +29,6 @@ func TestKey(t *testing.T) {
 		{"different ControlPersist", Request{Destination: "bb", Options: []string{"ControlPersist=1h"}}},
 		{"different ControlMaster and ControlPath", Request{Destination: "bb", Options: []string{"ControlMaster=no", "ControlPath=/x"}}},
 		{"different LogLevel", Request{Destination: "bb", Verbose: 3}},
-		{"different keepalive", Request{Destination: "bb", Options: []string{"ServerAliveInterval=1"}}},
 	}
 	for _, tt := range same {
 		if got := key(tt.req); got != k {
@@ -57,6 +56,9 @@ func TestKey(t *testing.T) {
 		{"address family", Request{Destination: "bb", AddressFamily: "inet"}},
 		{"batch mode", Request{Destination: "bb", Options: []string{"BatchMode=yes"}}},
 		{"password auth", Request{Destination: "bb", Options: []string{"PasswordAuthentication=no"}}},
+		{"keepalive interval", Request{Destination: "bb", Options: []string{"ServerAliveInterval=1"}}},
+		{"keepalive count", Request{Destination: "bb", Options: []string{"ServerAliveCountMax=1"}}},
+		{"TCP keepalive", Request{Destination: "bb", Options: []string{"TCPKeepAlive=no"}}},
 	}
 	seen := map[string]string{k: "base"}
 	for _, tt := range different {
