@@ -48,6 +48,34 @@ package main
 //	exitcode N PROGRAM [ARGS...]
 //	    Run PROGRAM like exec and require exit status N (stdout and stderr
 //	    are kept for the next stdout/stderr commands).
+//	waituntil [-timeout D] PROGRAM [ARGS...]
+//	    Run PROGRAM like exec every 50ms until it exits 0; fail after D
+//	    (default 15s) with its last output. For conditions that become true
+//	    asynchronously (a master that has started a command, a file written
+//	    by a background command).
+//	masterpid VAR
+//	    Set VAR to the pid that "gitssh -O status-json" reports: the running
+//	    master's (stdout and stderr are kept like exec's).
+//	waitgone [-timeout D] PID
+//	    Wait until process PID has exited (or is an unreaped zombie); fail
+//	    after D (default 15s).
+//	haproxy [-name NAME] [-timeout D] [-backend-port N]
+//	    Start HAProxy in TCP mode on 127.0.0.1 in front of the world's sshd
+//	    (or 127.0.0.1:N), with "timeout client" and "timeout server" D
+//	    (default 50s): it closes a connection idle that long. Sets
+//	    HAPROXY_PORT and HAPROXY_LOG (prefixed NAME_ with -name) and adds
+//	    the server's host keys to $KNOWNHOSTS under [127.0.0.1]:HAPROXY_PORT.
+//	blackhole start|on|off [-name NAME] [-backend-port N]
+//	    start: an in-process TCP proxy to the world's sshd (or 127.0.0.1:N);
+//	    sets BLACKHOLE_PORT (prefixed NAME_) and trusts the host keys there
+//	    like haproxy. on: it stops forwarding in both directions without
+//	    closing anything (a dead route); the connections open then stay
+//	    dead. off: new connections are forwarded again.
+//	elapsed start NAME | elapsed [-max D] NAME
+//	    Remember the time; log the seconds since then, failing if more than D.
+//	bgpid VAR
+//	    Set VAR to the pid of the most recent background exec (for waitgone,
+//	    which bounds a wait that testscript's own wait does not).
 //
 // At the end of a script its servers and agent are stopped, "gitssh -O exit"
 // asks its master to exit, and any process whose command line still
@@ -63,6 +91,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -123,7 +152,7 @@ func tcpcatMain() {
 }
 
 func TestScripts(t *testing.T) {
-	tools := []string{"sshd", "ssh-keygen", "ssh-agent", "ssh-add", "git"}
+	tools := []string{"sshd", "ssh-keygen", "ssh-agent", "ssh-add", "git", "haproxy"}
 	if os.Getenv(referenceEnv) != "" {
 		tools = append(tools, "ssh") // OpenSSH's ProxyJump runs ssh
 	}
@@ -147,6 +176,13 @@ func TestScripts(t *testing.T) {
 			"knownhosts": cmdKnownHosts,
 			"freeport":   cmdFreePort,
 			"exitcode":   cmdExitCode,
+			"waituntil":  cmdWaitUntil,
+			"masterpid":  cmdMasterPid,
+			"waitgone":   cmdWaitGone,
+			"haproxy":    cmdHAProxy,
+			"blackhole":  cmdBlackhole,
+			"elapsed":    cmdElapsed,
+			"bgpid":      cmdBgPid,
 		},
 	})
 }
@@ -493,4 +529,296 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
 	}
+}
+
+func cmdWaitUntil(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "usage: waituntil [-timeout D] PROGRAM [ARGS...]"
+	fs := flag.NewFlagSet("waituntil", flag.ContinueOnError)
+	timeout := fs.Duration("timeout", 15*time.Second, "give up after this long")
+	rest := parseFlags(ts, fs, args)
+	if neg || len(rest) == 0 {
+		ts.Fatalf("%s", usage)
+	}
+	start := time.Now()
+	for {
+		err := ts.Exec(rest[0], rest[1:]...)
+		if err == nil {
+			ts.Logf("waituntil: true after %v", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if _, ok := errors.AsType[*exec.ExitError](err); !ok {
+			ts.Fatalf("waituntil: %v", err)
+		}
+		if time.Since(start) > *timeout {
+			ts.Logf("[stdout]\n%s[stderr]\n%s", ts.ReadFile("stdout"), ts.ReadFile("stderr"))
+			ts.Fatalf("waituntil: %s still fails after %v: %v", strings.Join(rest, " "), *timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func cmdMasterPid(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: masterpid VAR")
+	}
+	if err := ts.Exec("gitssh", "-O", "status-json"); err != nil {
+		ts.Fatalf("masterpid: gitssh -O status-json: %v\n%s", err, ts.ReadFile("stderr"))
+	}
+	var st struct {
+		PID int `json:"pid"`
+	}
+	if err := json.Unmarshal([]byte(ts.ReadFile("stdout")), &st); err != nil || st.PID <= 0 {
+		ts.Fatalf("masterpid: no pid in status-json (%v):\n%s", err, ts.ReadFile("stdout"))
+	}
+	ts.Setenv(args[0], strconv.Itoa(st.PID))
+	ts.Logf("master pid %d", st.PID)
+}
+
+func cmdWaitGone(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("waitgone", flag.ContinueOnError)
+	timeout := fs.Duration("timeout", 15*time.Second, "give up after this long")
+	rest := parseFlags(ts, fs, args)
+	if neg || len(rest) != 1 {
+		ts.Fatalf("usage: waitgone [-timeout D] PID")
+	}
+	pid, err := strconv.Atoi(rest[0])
+	if err != nil || pid <= 1 {
+		ts.Fatalf("waitgone: bad pid %q", rest[0])
+	}
+	start := time.Now()
+	for processRunning(pid) {
+		if time.Since(start) > *timeout {
+			ts.Fatalf("waitgone: process %d still running after %v", pid, *timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ts.Logf("process %d gone after %v", pid, time.Since(start).Round(time.Millisecond))
+}
+
+// processRunning reports whether pid exists and is not a zombie (an exited
+// process that a non-reaping init has not waited for).
+func processRunning(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		if _, perr := os.Stat("/proc/self/stat"); perr != nil {
+			return true // no /proc (macOS): trust kill
+		}
+		return !errors.Is(err, os.ErrNotExist)
+	}
+	// "pid (comm) S ...": comm may hold spaces and parentheses.
+	s := string(data)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2] != 'Z' && s[i+2] != 'X'
+	}
+	return true
+}
+
+// netState holds a script's proxies: HAProxy and blackhole instances by
+// -name ("" is the unnamed one). Kept beside scriptState, keyed by it, so
+// that the proxy commands need no change to the shared script state.
+type netState struct {
+	// mu guards the fields that follow.
+	mu         sync.Mutex
+	haproxies  map[string]*testworld.HAProxy
+	blackholes map[string]*testworld.Blackhole
+}
+
+// netStates maps a script's *scriptState to its *netState; each entry is
+// removed by the script's deferred cleanup.
+var netStates sync.Map
+
+func proxies(ts *testscript.TestScript) *netState {
+	st := state(ts)
+	if v, ok := netStates.Load(st); ok {
+		return v.(*netState)
+	}
+	ns := &netState{haproxies: map[string]*testworld.HAProxy{}, blackholes: map[string]*testworld.Blackhole{}}
+	netStates.Store(st, ns)
+	ts.Defer(func() {
+		netStates.Delete(st)
+		ns.mu.Lock()
+		defer ns.mu.Unlock()
+		for _, h := range ns.haproxies {
+			h.Stop()
+		}
+		for _, b := range ns.blackholes {
+			b.Close()
+		}
+	})
+	return ns
+}
+
+// proxyBackend returns the address a proxy forwards to: 127.0.0.1:PORT
+// with -backend-port, else the default world's sshd. It also returns
+// that sshd when the backend is one of the script's servers.
+func proxyBackend(ts *testscript.TestScript, port int) (string, *testworld.SSHD) {
+	st := state(ts)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if port == 0 {
+		s := st.servers[""]
+		if s == nil {
+			ts.Fatalf("no world: run world first or give -backend-port")
+		}
+		return s.Addr(), s
+	}
+	for _, s := range st.servers {
+		if s.Port() == port {
+			return s.Addr(), s
+		}
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
+}
+
+// trustProxy adds the host keys of s, the server behind a proxy, to
+// $KNOWNHOSTS under "[127.0.0.1]:PORT", the proxy's address: what a user
+// whose server is reached through a proxy has in known_hosts.
+func trustProxy(ts *testscript.TestScript, s *testworld.SSHD, port int) {
+	if s == nil {
+		return
+	}
+	st := state(ts)
+	st.mu.Lock()
+	c := st.client
+	st.mu.Unlock()
+	if c == nil {
+		return
+	}
+	lines := s.HostKeyLines(fmt.Sprintf("[127.0.0.1]:%d", port))
+	f, err := os.OpenFile(c.KnownHosts, os.O_WRONLY|os.O_APPEND, 0o600)
+	ts.Check(err)
+	_, err = f.WriteString(strings.Join(lines, "\n") + "\n")
+	ts.Check(errors.Join(err, f.Close()))
+}
+
+func cmdHAProxy(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "usage: haproxy [-name NAME] [-timeout D] [-backend-port N]"
+	fs := flag.NewFlagSet("haproxy", flag.ContinueOnError)
+	name := fs.String("name", "", "name of this proxy: variable prefix")
+	timeout := fs.Duration("timeout", 0, "timeout client and timeout server (default: testworld's)")
+	backendPort := fs.Int("backend-port", 0, "forward to 127.0.0.1:N instead of the world's sshd")
+	if rest := parseFlags(ts, fs, args); neg || len(rest) > 0 {
+		ts.Fatalf("%s", usage)
+	}
+	if _, err := testworld.LookTool("haproxy"); err != nil {
+		ts.Fatalf("haproxy not found (%v): install it (scripts/deps does)", err)
+	}
+	backend, s := proxyBackend(ts, *backendPort)
+	ns := proxies(ts)
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if _, ok := ns.haproxies[*name]; ok {
+		ts.Fatalf("haproxy %q already started", *name)
+	}
+	dir := filepath.Join(state(ts).work, "haproxy")
+	if *name != "" {
+		dir = filepath.Join(dir, *name)
+	}
+	h, err := testworld.StartHAProxy(dir, testworld.HAProxyOptions{
+		Backend:       backend,
+		TimeoutClient: *timeout,
+		TimeoutServer: *timeout,
+	})
+	ts.Check(err)
+	ns.haproxies[*name] = h
+	trustProxy(ts, s, h.Port())
+	p := envPrefix(*name)
+	ts.Setenv(p+"HAPROXY_PORT", strconv.Itoa(h.Port()))
+	ts.Setenv(p+"HAPROXY_LOG", h.LogPath())
+	ts.Logf("haproxy %q: pid %d on 127.0.0.1:%d -> %s, config %s", *name, h.Pid(), h.Port(), backend, h.ConfigPath())
+}
+
+func cmdBlackhole(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "usage: blackhole start|on|off [-name NAME] [-backend-port N]"
+	if neg || len(args) == 0 {
+		ts.Fatalf("%s", usage)
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("blackhole", flag.ContinueOnError)
+	name := fs.String("name", "", "name of this proxy: variable prefix")
+	backendPort := fs.Int("backend-port", 0, "forward to 127.0.0.1:N instead of the world's sshd (start only)")
+	if rest := parseFlags(ts, fs, args[1:]); len(rest) > 0 {
+		ts.Fatalf("%s", usage)
+	}
+	if verb == "start" {
+		backend, s := proxyBackend(ts, *backendPort)
+		ns := proxies(ts)
+		ns.mu.Lock()
+		defer ns.mu.Unlock()
+		if _, ok := ns.blackholes[*name]; ok {
+			ts.Fatalf("blackhole %q already started", *name)
+		}
+		b, err := testworld.StartBlackhole(backend)
+		ts.Check(err)
+		ns.blackholes[*name] = b
+		trustProxy(ts, s, b.Port())
+		ts.Setenv(envPrefix(*name)+"BLACKHOLE_PORT", strconv.Itoa(b.Port()))
+		ts.Logf("blackhole %q: 127.0.0.1:%d -> %s", *name, b.Port(), backend)
+		return
+	}
+	if *backendPort != 0 {
+		ts.Fatalf("%s", usage)
+	}
+	ns := proxies(ts)
+	ns.mu.Lock()
+	b := ns.blackholes[*name]
+	ns.mu.Unlock()
+	if b == nil {
+		ts.Fatalf("no blackhole %q: run blackhole start first", *name)
+	}
+	switch verb {
+	case "on":
+		b.SetBlackhole(true)
+	case "off":
+		b.SetBlackhole(false)
+	default:
+		ts.Fatalf("%s", usage)
+	}
+	ts.Logf("blackhole %q %s at %s", *name, verb, time.Now().Format("15:04:05.000"))
+}
+
+// elapsedVar is the variable that "elapsed start NAME" sets.
+func elapsedVar(name string) string { return "ELAPSED_START_" + envPrefix(name) }
+
+func cmdElapsed(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "usage: elapsed start NAME | elapsed [-max D] NAME"
+	if neg || len(args) == 0 {
+		ts.Fatalf("%s", usage)
+	}
+	if args[0] == "start" {
+		if len(args) != 2 {
+			ts.Fatalf("%s", usage)
+		}
+		ts.Setenv(elapsedVar(args[1]), strconv.FormatInt(time.Now().UnixNano(), 10))
+		return
+	}
+	fs := flag.NewFlagSet("elapsed", flag.ContinueOnError)
+	maxd := fs.Duration("max", 0, "fail if more than this has passed (0: no limit)")
+	rest := parseFlags(ts, fs, args)
+	if len(rest) != 1 {
+		ts.Fatalf("%s", usage)
+	}
+	start, err := strconv.ParseInt(ts.Getenv(elapsedVar(rest[0])), 10, 64)
+	if err != nil {
+		ts.Fatalf("elapsed: no \"elapsed start %s\" before", rest[0])
+	}
+	d := time.Since(time.Unix(0, start))
+	ts.Logf("elapsed %s: %.1fs", rest[0], d.Seconds())
+	if *maxd > 0 && d > *maxd {
+		ts.Fatalf("elapsed %s: %v, more than %v", rest[0], d.Round(time.Millisecond), *maxd)
+	}
+}
+
+func cmdBgPid(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: bgpid VAR")
+	}
+	bg := ts.BackgroundCmds()
+	if len(bg) == 0 || bg[len(bg)-1].Process == nil {
+		ts.Fatalf("bgpid: no background command running")
+	}
+	ts.Setenv(args[0], strconv.Itoa(bg[len(bg)-1].Process.Pid))
 }
