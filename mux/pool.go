@@ -14,6 +14,7 @@ import (
 
 	"github.com/gitssh/gitssh/config"
 	"github.com/gitssh/gitssh/dial"
+	"github.com/gitssh/gitssh/keepalive"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -92,10 +93,21 @@ type pool struct {
 // pooledConn is one connection of a pool and what is known about it.
 type pooledConn struct {
 	*conn
-	id      int
-	open    int       // channels open now
-	used    int       // channels opened over its life
-	ended   int       // channels closed over its life
+	id   int
+	open int // channels open now
+	used int // channels opened over its life
+	// ends are when its last channels ended, newest last; rtt is the
+	// channel-open round trip, smoothed. A server may count a channel for
+	// about a round trip after it ended (sshd frees a session's slot only
+	// in the main-loop pass after the close), which openFailed allows for.
+	ends     []time.Time
+	rtt      time.Duration
+	settling bool      // a round trip after a refusal is in flight: take no channel
+	settled  time.Time // when the last such round trip came back
+	// unsure counts refusals in a row with nothing open: a server that
+	// does not reuse connections, or one still freeing a closed channel
+	// (sshd, under load, for longer than a round trip).
+	unsure  int
 	limit   int       // channels it may carry at once; 0: not known
 	retired bool      // takes no new channels (the server refused reuse)
 	idle    time.Time // when open last dropped to 0
@@ -149,11 +161,12 @@ func (p *pool) run(ctx context.Context, cmd Command, opts dial.Options) (int, er
 	p.stats.Commands++
 	p.mu.Unlock()
 	for attempt := 0; ; attempt++ {
-		pc, mark, err := p.acquire(ctx, opts)
+		pc, reserved, err := p.acquire(ctx, opts)
 		if err != nil {
 			return ExitStatusLost, err
 		}
 		counted := cmd
+		counted.opened = func(rtt time.Duration) { p.observeRTT(pc, rtt) }
 		in := &countingReader{r: cmd.Stdin}
 		out := &countingWriter{w: cmd.Stdout}
 		errOut := &countingWriter{w: cmd.Stderr}
@@ -168,7 +181,7 @@ func (p *pool) run(ctx context.Context, cmd Command, opts dial.Options) (int, er
 			p.release(pc)
 			return status, err
 		}
-		p.openFailed(pc, mark, oe)
+		p.openFailed(pc, reserved, oe)
 		if attempt >= 2*p.cfg.MaxConns {
 			return ExitStatusLost, oe.err
 		}
@@ -180,9 +193,9 @@ func (p *pool) run(ctx context.Context, cmd Command, opts dial.Options) (int, er
 type waiter struct{ _ byte }
 
 // acquire reserves a channel slot on the least-loaded live connection that
-// can take one, dialling new connections when all are full. mark is the
-// connection's count of ended channels at the reservation, for openFailed.
-func (p *pool) acquire(ctx context.Context, opts dial.Options) (pc *pooledConn, mark int, err error) {
+// can take one, dialling new connections when all are full. reserved is
+// when the slot was taken, for openFailed.
+func (p *pool) acquire(ctx context.Context, opts dial.Options) (pc *pooledConn, reserved time.Time, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.waiting++
@@ -193,16 +206,16 @@ func (p *pool) acquire(ctx context.Context, opts dial.Options) (pc *pooledConn, 
 	for {
 		p.dropDead()
 		if err, ok := p.ownFail[me]; ok {
-			return nil, 0, err
+			return nil, time.Time{}, err
 		}
 		if pc := p.pick(); pc != nil {
 			pc.open++
 			pc.used++
 			p.lastUsed = time.Now()
-			return pc, pc.ended, nil
+			return pc, time.Now(), nil
 		}
 		if p.failGen != gen && len(p.conns) == 0 && p.dialing == 0 {
-			return nil, 0, p.failErr
+			return nil, time.Time{}, p.failErr
 		}
 		p.maybeDial(ctx, me, opts)
 		ch := p.changed
@@ -211,7 +224,7 @@ func (p *pool) acquire(ctx context.Context, opts dial.Options) (pc *pooledConn, 
 		case <-ch:
 		case <-ctx.Done():
 			p.mu.Lock()
-			return nil, 0, ctx.Err()
+			return nil, time.Time{}, ctx.Err()
 		}
 		p.mu.Lock()
 	}
@@ -222,7 +235,7 @@ func (p *pool) acquire(ctx context.Context, opts dial.Options) (pc *pooledConn, 
 func (p *pool) pick() *pooledConn {
 	var best *pooledConn
 	for _, pc := range p.conns {
-		if pc.retired || (pc.limit > 0 && pc.open >= pc.limit) {
+		if pc.retired || pc.settling || (pc.limit > 0 && pc.open >= pc.limit) {
 			continue
 		}
 		if best == nil || pc.open < best.open {
@@ -254,6 +267,11 @@ func (p *pool) channelsPerConn() int {
 func (p *pool) maybeDial(reqCtx context.Context, req *waiter, opts dial.Options) {
 	if p.waiting <= p.dialing*p.channelsPerConn() {
 		return
+	}
+	for _, pc := range p.conns {
+		if pc.settling && (pc.limit == 0 || pc.open < pc.limit) {
+			return // it takes channels again in a round trip
+		}
 	}
 	if len(p.conns)+p.dialing >= p.cfg.MaxConns || p.dialing >= p.cfg.MaxHandshakes {
 		return
@@ -325,7 +343,10 @@ func (p *pool) release(pc *pooledConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pc.open--
-	pc.ended++
+	pc.ends = append(pc.ends, time.Now())
+	if len(pc.ends) > maxEnds {
+		pc.ends = append(pc.ends[:0], pc.ends[len(pc.ends)-maxEnds:]...)
+	}
 	if pc.open == 0 {
 		pc.idle = time.Now()
 	}
@@ -336,16 +357,50 @@ func (p *pool) release(pc *pooledConn) {
 	p.broadcast()
 }
 
-// openFailed learns from a channel the server would not open on pc. mark
-// is pc's count of ended channels when the slot was reserved: the channels
-// open now, plus those that ended since, are all that may have been open
-// when the server decided (opens reach it in no set order).
-func (p *pool) openFailed(pc *pooledConn, mark int, oe *openError) {
+// maxEnds bounds the channel end times a connection keeps.
+const maxEnds = 64
+
+// observeRTT folds one channel-open round trip into pc's estimate: a
+// channel opened.
+func (p *pool) observeRTT(pc *pooledConn, rtt time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pc.unsure = 0
+	if pc.rtt == 0 {
+		pc.rtt = rtt
+	} else {
+		pc.rtt = (7*pc.rtt + rtt) / 8
+	}
+}
+
+// openFailed learns from a channel the server would not open on pc.
+//
+// What the server had open when it decided is counted generously: the
+// channels open now, and those that ended since the slot was reserved or a
+// little before (opens reach the server in no set order), unless a round
+// trip since has shown them gone. The count is an upper bound of the
+// server's, so the smallest one seen is the limit.
+//
+// A refusal with nothing open proves little at first: sshd keeps counting
+// a closed session until its main loop has freed it, which under load
+// takes longer than a round trip. The connection is tried again after a
+// pause, and only refusals in a row make it a server that does not reuse
+// connections.
+func (p *pool) openFailed(pc *pooledConn, reserved time.Time, oe *openError) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pc.open--
 	pc.used--
-	others := pc.open + pc.ended - mark
+	others := pc.open
+	since := reserved.Add(-2*pc.rtt - 5*time.Millisecond)
+	if pc.settled.After(since) {
+		since = pc.settled
+	}
+	for _, t := range pc.ends {
+		if t.After(since) {
+			others++
+		}
+	}
 	defer p.broadcast()
 	if _, ok := errors.AsType[*ChannelRefusedError](oe.err); !ok {
 		// Not a refusal: the connection itself is broken.
@@ -357,20 +412,24 @@ func (p *pool) openFailed(pc *pooledConn, mark int, oe *openError) {
 		return
 	}
 	p.stats.Refusals++
-	if others == 0 {
+	if pc.open == 0 && pc.used > 0 && pc.unsure < unsureRefusals {
+		pc.unsure++
+		p.log.Debug("channel refused with nothing open; trying again after a pause", "conn", pc.id, "times", pc.unsure)
+		p.settle(pc, time.Duration(pc.unsure*pc.unsure)*10*time.Millisecond)
+		return
+	}
+	if pc.open == 0 {
 		// Nothing else was open, yet it refuses: after a first channel,
 		// channels are not reused here; on a fresh connection, it takes
 		// none at all (and another connection is the only hope).
 		pc.retired = true
 		if pc.used > 0 {
-			p.log.Info("server refuses channel reuse", "conn", pc.id)
+			p.log.Info("server refuses channel reuse", "conn", pc.id, "refusals", pc.unsure+1)
 			p.remember(func(l *serverLimits) { l.NoReuse = true })
 		} else {
 			p.log.Info("server refused the first channel of a connection", "conn", pc.id)
 		}
-		if pc.open == 0 {
-			p.closeConn(pc)
-		}
+		p.closeConn(pc)
 		return
 	}
 	limit := others
@@ -381,6 +440,38 @@ func (p *pool) openFailed(pc *pooledConn, mark int, oe *openError) {
 			l.Channels = limit
 		}
 	})
+	p.settle(pc, 0)
+}
+
+// unsureRefusals is how many refusals in a row with nothing open are taken
+// for a server still freeing channels, before it is taken for one that
+// does not reuse connections.
+const unsureRefusals = 3
+
+// settle keeps pc from new channels for pause and then one round trip, so
+// that the server has freed what it still counted when it refused. p.mu
+// must be held.
+func (p *pool) settle(pc *pooledConn, pause time.Duration) {
+	if pc.settling {
+		return
+	}
+	pc.settling = true
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		select {
+		case <-time.After(pause):
+		case <-pc.done:
+		}
+		_, _, err := pc.client.SendRequest(keepalive.RequestName, true, nil)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		pc.settling, pc.settled = false, time.Now()
+		if err != nil {
+			pc.retired = true
+		}
+		p.broadcast()
+	}()
 }
 
 func (p *pool) remember(change func(*serverLimits)) {

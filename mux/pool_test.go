@@ -169,10 +169,12 @@ func TestPoolLearnsNoReuse(t *testing.T) {
 	if diff := cmp.Diff(serverLimits{NoReuse: true}, limits.get(p.server), ignoreLearned); diff != "" {
 		t.Errorf("learned limits mismatch (-want +got):\n%s", diff)
 	}
-	// Only the first reuse is tried and refused; later commands get a
-	// connection of their own at once.
-	if got := srv.Refused(); got != 1 {
-		t.Errorf("server refused %d channels, want 1", got)
+	// Only the first reuse is tried, and refused unsureRefusals+1 times: a
+	// refusal with nothing open could be a server still freeing the closed
+	// channel (sshd under load), so it takes several in a row, with pauses.
+	// Later commands get a connection of their own at once.
+	if got := srv.Refused(); got != unsureRefusals+1 {
+		t.Errorf("server refused %d channels, want %d", got, unsureRefusals+1)
 	}
 	if got, want := srv.Accepted(), n; got != want {
 		t.Errorf("server accepted %d connections, want %d", got, want)
@@ -183,7 +185,7 @@ func TestPoolLearnsNoReuse(t *testing.T) {
 		NoReuse:     true,
 		Commands:    n,
 		Dials:       n,
-		Refusals:    1,
+		Refusals:    unsureRefusals + 1,
 		BytesIn:     n * int64(len("hi\n")),
 	}
 	if diff := cmp.Diff(want, p.snapshot(), cmpopts.IgnoreFields(PoolStats{}, "Conns", "Since")); diff != "" {
@@ -470,7 +472,15 @@ func TestPoolLearnsFromRefusalRaces(t *testing.T) {
 				endHolder()
 			}
 
-			if diff := cmp.Diff(serverLimits{Channels: 1}, limits.get(p.server), ignoreLearned); diff != "" {
+			// A refusal is only learned from while the channel that caused
+			// it is still open; once it has ended, the refusal cannot be told
+			// from a server still counting a closed channel, and nothing is
+			// learned (the next real refusal teaches the limit).
+			want := serverLimits{Channels: 1}
+			if tt.blockerEnds {
+				want = serverLimits{}
+			}
+			if diff := cmp.Diff(want, limits.get(p.server), ignoreLearned); diff != "" {
 				t.Errorf("learned limits mismatch (-want +got):\n%s", diff)
 			}
 			if got := runInPool(ctx, p, "exit 0"); got.status != 0 || got.err != nil {

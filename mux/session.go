@@ -29,6 +29,10 @@ type Command struct {
 	Stderr io.Writer
 	// Debugf, if set, receives OpenSSH-style debug lines.
 	Debugf func(format string, args ...any)
+
+	// opened, if set, is told how long the channel took to open: one round
+	// trip, which the pool uses to judge refusals.
+	opened func(time.Duration)
 }
 
 // ErrShellRefused is a server that accepted the login but refused to start
@@ -104,9 +108,13 @@ func runSession(ctx context.Context, c *conn, cmd Command) (int, error) {
 	if debugf == nil {
 		debugf = func(string, ...any) {}
 	}
+	start := time.Now()
 	s, err := c.client.NewSession()
 	if err != nil {
 		return ExitStatusLost, newOpenError(err)
+	}
+	if cmd.opened != nil {
+		cmd.opened(time.Since(start))
 	}
 	defer s.Close()
 	stdin, err := s.StdinPipe()
