@@ -24,6 +24,9 @@ import (
 // "gitssh --master DIR PERSIST".
 const masterFlag = "--master"
 
+// maxLogSize is the size past which a starting master begins a new log.
+const maxLogSize = 4 << 20
+
 // controlPaths locates the user's control directory, creating it if needed.
 func controlPaths(env map[string]string) (dir string, err error) {
 	return mux.ControlDir(mux.ControlDirOptions{
@@ -103,7 +106,11 @@ func startMaster(ctx context.Context, u *ui, dir string, client mux.Client, pers
 	if err != nil {
 		return err
 	}
-	logf, err := os.OpenFile(filepath.Join(dir, "master.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	logPath := filepath.Join(dir, "master.log")
+	if st, err := os.Stat(logPath); err == nil && st.Size() > maxLogSize {
+		os.Rename(logPath, logPath+".old") // one generation is kept
+	}
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
