@@ -235,7 +235,14 @@ func (p *pool) acquire(ctx context.Context, opts dial.Options) (pc *pooledConn, 
 func (p *pool) pick() *pooledConn {
 	var best *pooledConn
 	for _, pc := range p.conns {
-		if pc.retired || pc.settling || (pc.limit > 0 && pc.open >= pc.limit) {
+		limit := pc.limit
+		if limit == 0 {
+			// Not known yet: no more than a server is likely to take, so
+			// that a burst on a new server spreads over connections
+			// instead of collecting refusals on the first one.
+			limit = p.cfg.GuessChannels
+		}
+		if pc.retired || pc.settling || pc.open >= limit {
 			continue
 		}
 		if best == nil || pc.open < best.open {
@@ -350,8 +357,17 @@ func (p *pool) release(pc *pooledConn) {
 	if pc.open == 0 {
 		pc.idle = time.Now()
 	}
-	if l := p.limits.get(p.server); l.NoReuse {
+	switch {
+	case p.limits.get(p.server).NoReuse:
 		pc.retired = true
+	case pc.limit > 0 && pc.open == pc.limit-1 && !pc.retired:
+		// The slot just freed is the last one: sshd would refuse a
+		// channel opened on it before its main loop has freed the
+		// closed one. Other connections take channels meanwhile.
+		p.settle(pc, 0)
+	}
+	if pc.retired && pc.open == 0 {
+		p.closeConn(pc)
 	}
 	p.lastUsed = time.Now()
 	p.broadcast()
@@ -490,12 +506,16 @@ func (p *pool) dropDead() {
 			p.log.Info("connection ended", "conn", pc.id, "err", pc.err)
 		}
 	}
+	if len(live) < len(p.conns) {
+		p.broadcast() // a slot in MaxConns has freed
+	}
 	clear(p.conns[len(live):])
 	p.conns = live
 }
 
-// closeConn closes pc and removes it. p.mu must be held; the close itself
-// runs outside the lock.
+// closeConn closes pc and removes it, and wakes the waiters (a slot in
+// MaxConns has freed). p.mu must be held; the close itself runs outside the
+// lock.
 func (p *pool) closeConn(pc *pooledConn) {
 	for i, c := range p.conns {
 		if c == pc {
@@ -503,6 +523,7 @@ func (p *pool) closeConn(pc *pooledConn) {
 			break
 		}
 	}
+	p.broadcast()
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()

@@ -59,6 +59,9 @@ package main
 //	waitgone [-timeout D] PID
 //	    Wait until process PID has exited (or is an unreaped zombie); fail
 //	    after D (default 15s).
+//	[!] running PID
+//	    Require process PID to be running (an unreaped zombie is not), or
+//	    with ! not to be.
 //	haproxy [-name NAME] [-timeout D] [-backend-port N]
 //	    Start HAProxy in TCP mode on 127.0.0.1 in front of the world's sshd
 //	    (or 127.0.0.1:N), with "timeout client" and "timeout server" D
@@ -179,6 +182,7 @@ func TestScripts(t *testing.T) {
 			"waituntil":  cmdWaitUntil,
 			"masterpid":  cmdMasterPid,
 			"waitgone":   cmdWaitGone,
+			"running":    cmdRunning,
 			"haproxy":    cmdHAProxy,
 			"blackhole":  cmdBlackhole,
 			"elapsed":    cmdElapsed,
@@ -593,6 +597,19 @@ func cmdWaitGone(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	ts.Logf("process %d gone after %v", pid, time.Since(start).Round(time.Millisecond))
+}
+
+func cmdRunning(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: [!] running PID")
+	}
+	pid, err := strconv.Atoi(args[0])
+	if err != nil || pid <= 1 {
+		ts.Fatalf("running: bad pid %q", args[0])
+	}
+	if got := processRunning(pid); got == neg {
+		ts.Fatalf("process %d running: %v, want %v", pid, got, !neg)
+	}
 }
 
 // processRunning reports whether pid exists and is not a zombie (an exited

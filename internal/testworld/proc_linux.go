@@ -110,7 +110,7 @@ func KillMentioning(s string) ([]string, error) {
 			continue
 		}
 		data, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !strings.Contains(string(data), s) || isZombie(pid) {
+		if err != nil || !mentionsPath(string(data), s) || isZombie(pid) {
 			continue
 		}
 		pids = append(pids, pid)
@@ -131,4 +131,20 @@ func KillMentioning(s string) ([]string, error) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	return found, nil
+}
+
+// mentionsPath reports whether cmdline names path itself or something
+// under it, not merely a longer name that starts the same way
+// (".../script-a1" must not match ".../script-a10/x").
+func mentionsPath(cmdline, path string) bool {
+	for rest := cmdline; ; {
+		i := strings.Index(rest, path)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(path):]
+		if rest == "" || strings.ContainsRune("/\x00 '\"", rune(rest[0])) {
+			return true
+		}
+	}
 }
