@@ -71,7 +71,7 @@ func (c Client) Run(ctx context.Context, req RunRequest, stdin, stdout, stderr *
 	}
 	for {
 		t, body, files, err := cc.readMsg()
-		closeFiles(files)
+		dropFiles(files)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ExitStatusLost, ctx.Err()
@@ -127,7 +127,7 @@ func (c Client) Control(ctx context.Context, command string) (text string, statu
 	}
 	uc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	t, body, files, err := cc.readMsg()
-	closeFiles(files)
+	dropFiles(files)
 	if err != nil || t != msgControlReply {
 		return "", nil, ErrMasterLost
 	}

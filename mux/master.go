@@ -230,7 +230,7 @@ func (m *Master) serve(ctx context.Context, wg *sync.WaitGroup, uc *net.UnixConn
 	}
 	switch {
 	case t == msgControl:
-		closeFiles(files)
+		dropFiles(files)
 		var req controlReq
 		if err := json.Unmarshal(body, &req); err != nil {
 			return
@@ -239,13 +239,13 @@ func (m *Master) serve(ctx context.Context, wg *sync.WaitGroup, uc *net.UnixConn
 	case t == msgRun && mismatch == nil && len(files) == 3:
 		var req RunRequest
 		if err := json.Unmarshal(body, &req); err != nil {
-			closeFiles(files)
+			dropFiles(files)
 			cc.writeMsg(msgExit, exitMsg{Status: ExitStatusLost, Err: "bad run request: " + err.Error()})
 			return
 		}
 		m.runCommand(ctx, wg, uc, cc, req, files)
 	default:
-		closeFiles(files)
+		dropFiles(files)
 		m.log.Warn("unexpected control message", "type", t)
 	}
 }
@@ -268,7 +268,7 @@ func (m *Master) runCommand(ctx context.Context, wg *sync.WaitGroup, uc *net.Uni
 		defer cancel()
 		for {
 			t, body, files, err := cc.readMsg()
-			closeFiles(files)
+			dropFiles(files)
 			if err != nil {
 				return
 			}
@@ -418,12 +418,6 @@ func (r plainReporter) Warnf(format string, args ...any) {
 func (r plainReporter) Report(err error, _ config.Destination) int {
 	fmt.Fprintf(r.w, "gitssh: %v\n", err)
 	return ExitStatusLost
-}
-
-func closeFiles(files []*os.File) {
-	for _, f := range files {
-		f.Close()
-	}
 }
 
 // remotePrompter asks the user through the client that requested the

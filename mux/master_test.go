@@ -382,7 +382,7 @@ func fakeOldMaster(t *testing.T) (path string, commands func() []string) {
 					return
 				}
 				typ, body, files, err := cc.readMsg()
-				closeFiles(files)
+				dropFiles(files)
 				if err != nil || typ != msgControl {
 					return
 				}
