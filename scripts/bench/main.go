@@ -1,4 +1,4 @@
-// Command bench measures gitssh against OpenSSH on the same workloads, side
+// The bench command measures gitssh against OpenSSH on the same workloads, side
 // by side in one run:
 //
 //	go run ./scripts/bench [-quick] [-reps N] [-out DIR] [-only SCENARIO,...] [-keep]
