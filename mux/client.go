@@ -15,6 +15,10 @@ import (
 // direct mode.
 var ErrMasterUnavailable = errors.New("mux: master unavailable")
 
+// ErrMasterExited is a master told to exit (gitssh -O exit) while it ran
+// the command, which it ended.
+var ErrMasterExited = errors.New("mux: the master was told to exit while the command ran")
+
 // ErrMasterLost is a master that went away while it ran a command; the
 // command's outcome is unknown and it must not be retried.
 var ErrMasterLost = errors.New("mux: lost the connection to the master")
@@ -104,6 +108,10 @@ func (c Client) Run(ctx context.Context, req RunRequest, stdin, stdout, stderr *
 			var e exitMsg
 			if err := json.Unmarshal(body, &e); err != nil {
 				return ExitStatusLost, fmt.Errorf("mux: bad exit from master: %w", err)
+			}
+			if e.NotStarted {
+				// The master was exiting: nothing ran, so it may run elsewhere.
+				return ExitStatusLost, fmt.Errorf("%w: master exiting", ErrMasterUnavailable)
 			}
 			if e.Err != "" {
 				return e.Status, errors.New(e.Err)

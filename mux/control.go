@@ -97,6 +97,9 @@ type answer struct {
 type exitMsg struct {
 	Status int    `json:"status"`
 	Err    string `json:"err,omitempty"`
+	// NotStarted says the master is exiting and never started the
+	// command: the client runs it elsewhere (a new master, or directly).
+	NotStarted bool `json:"not_started,omitempty"`
 }
 
 // controlReq is a -O command: "check", "exit", "stop", "status", ...

@@ -297,11 +297,16 @@ func (m *Master) runCommand(ctx context.Context, wg *sync.WaitGroup, uc *net.Uni
 	cmd := Command{Line: req.Command, Env: req.Env, Stdin: stdin, Stdout: stdout, Stderr: stderr, Debugf: rep.Debugf}
 	opts := dial.Options{Prompter: prompts, AuthSock: req.AuthSock, Debugf: rep.Debugf, Warnf: rep.Warnf, ProxyStderr: m.cfg.ProxyStderr}
 	status, err := p.run(ctx, cmd, opts)
-	if err != nil && ctx.Err() == nil {
+	_, notStarted := errors.AsType[*notStartedError](err)
+	exiting := notStarted && m.ctx.Err() != nil
+	switch {
+	case err != nil && ctx.Err() == nil:
 		status = rep.Report(err, req.Dest)
+	case err != nil && m.ctx.Err() != nil && !exiting:
+		status = rep.Report(ErrMasterExited, req.Dest)
 	}
-	m.log.Debug("command done", "dest", req.Dest.Alias, "status", status, "err", err)
-	if err := cc.writeMsg(msgExit, exitMsg{Status: status}); err != nil {
+	m.log.Debug("command done", "dest", req.Dest.Alias, "status", status, "err", err, "not_started", exiting)
+	if err := cc.writeMsg(msgExit, exitMsg{Status: status, NotStarted: exiting}); err != nil {
 		m.log.Debug("report exit", "err", err)
 	}
 	uc.SetReadDeadline(time.Unix(1, 0)) // ends the reader

@@ -647,3 +647,36 @@ func (a *lateAsker) Secret(string) (string, error) {
 }
 
 func (a *lateAsker) Confirm(p string) (string, error) { return a.Secret(p) }
+
+// TestMasterExitingHandsBackUnstartedCommands: a command still waiting for a
+// connection when the master exits was never started, and the client is
+// told so (ErrMasterUnavailable), so that it runs the command elsewhere
+// instead of failing it.
+func TestMasterExitingHandsBackUnstartedCommands(t *testing.T) {
+	dialing := make(chan struct{})
+	dialFn := func(ctx context.Context, d config.Destination, opts dial.Options) (*ssh.Client, error) {
+		close(dialing)
+		<-ctx.Done() // the master's context: never connects
+		return nil, ctx.Err()
+	}
+	tm := startMaster(t, MasterConfig{Dial: dialFn})
+	d := config.Destination{Alias: "nowhere", HostName: "nowhere", User: "git"}
+	var got clientResult
+	var wg sync.WaitGroup
+	wg.Go(func() { got = runClient(testContext(t), t, tm.client, d, "echo hi", "", &scriptedAsker{}) })
+	select {
+	case <-dialing:
+	case <-time.After(testTimeout):
+		t.Fatal("the master never dialled")
+	}
+	if _, _, err := tm.client.Control(testContext(t), "exit"); err != nil {
+		t.Fatalf("Control(exit) = %v", err)
+	}
+	wg.Wait()
+	if !errors.Is(got.err, ErrMasterUnavailable) {
+		t.Errorf("Run while the master exits = %d, %v; want ErrMasterUnavailable (the command never started)", got.status, got.err)
+	}
+	if got.stderr != "" {
+		t.Errorf("stderr = %q, want nothing: the client runs the command elsewhere", got.stderr)
+	}
+}

@@ -163,7 +163,7 @@ func (p *pool) run(ctx context.Context, cmd Command, opts dial.Options) (int, er
 	for attempt := 0; ; attempt++ {
 		pc, reserved, err := p.acquire(ctx, opts)
 		if err != nil {
-			return ExitStatusLost, err
+			return ExitStatusLost, &notStartedError{err}
 		}
 		counted := cmd
 		counted.opened = func(rtt time.Duration) { p.observeRTT(pc, rtt) }
@@ -627,3 +627,10 @@ func (a *askRecorder) Confirm(prompt string) (string, error) {
 	}
 	return s, err
 }
+
+// notStartedError is a command that failed before a channel was opened for
+// it: nothing ran, so it may be run elsewhere.
+type notStartedError struct{ err error }
+
+func (e *notStartedError) Error() string { return e.err.Error() }
+func (e *notStartedError) Unwrap() error { return e.err }

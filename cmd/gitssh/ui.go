@@ -107,6 +107,8 @@ func (u *ui) Report(err error, d config.Destination) int {
 		u.errorf("channel 0: open failed: %s: %s", refused.Reason, refused.Message)
 	case errors.As(err, &lost):
 		fmt.Fprintf(u.stderr, "%s\n", lost.Error())
+	case errors.Is(err, mux.ErrMasterExited):
+		u.errorf("the gitssh master was told to exit (gitssh -O exit) while the command ran")
 	case errors.Is(err, mux.ErrMasterLost):
 		u.errorf("the gitssh master went away while the command ran; its outcome is unknown")
 		u.errorf("hint: the next command starts a new master; its log is master.log in the control directory")
