@@ -3,10 +3,8 @@ package testworld
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -27,18 +25,8 @@ import (
 // but never forwarded (the backend is not dialled). Turning it off makes
 // new connections work again.
 type Blackhole struct {
-	ln      net.Listener
-	backend string
-	ctx     context.Context // canceled by Close
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup // the accept loop and every connection's goroutines
-
-	// mu guards the fields that follow.
-	mu       sync.Mutex
-	on       bool
-	closed   bool
-	accepted int
-	conns    map[*blackholeConn]struct{}
+	*proxyListener
+	on bool // guarded by proxyListener.mu
 }
 
 // blackholeConn is one proxied connection.
@@ -52,30 +40,19 @@ type blackholeConn struct {
 // connection to backend ("host:port") until it is switched off with
 // [Blackhole.SetBlackhole]. Callers must call [Blackhole.Close].
 func StartBlackhole(backend string) (*Blackhole, error) {
-	if _, _, err := net.SplitHostPort(backend); err != nil {
-		return nil, fmt.Errorf("testworld: blackhole backend: %w", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := listenProxy("blackhole", backend)
 	if err != nil {
-		return nil, fmt.Errorf("testworld: blackhole: %w", err)
+		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	b := &Blackhole{ln: ln, backend: backend, ctx: ctx, cancel: cancel, conns: map[*blackholeConn]struct{}{}}
-	b.wg.Go(b.acceptLoop)
+	b := &Blackhole{proxyListener: l}
+	l.start(func(nc net.Conn) (io.Closer, func()) {
+		c := &blackholeConn{client: nc, dead: b.on}
+		if c.dead {
+			return c, nil // held open, never read, closed by Close
+		}
+		return c, func() { b.serve(c) }
+	})
 	return b, nil
-}
-
-// Port returns the port the proxy listens on (on 127.0.0.1).
-func (b *Blackhole) Port() int { return b.ln.Addr().(*net.TCPAddr).Port }
-
-// Addr returns "127.0.0.1:PORT".
-func (b *Blackhole) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.Port())) }
-
-// Accepted returns how many connections the proxy has accepted.
-func (b *Blackhole) Accepted() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.accepted
 }
 
 // SetBlackhole switches the link. On, every open connection is dead from
@@ -87,69 +64,18 @@ func (b *Blackhole) SetBlackhole(on bool) {
 	b.on = on
 	if on {
 		for c := range b.conns {
-			c.dead = true
+			c.(*blackholeConn).dead = true
 		}
 	}
 }
 
-// Close stops listening, closes every connection (both sides) and waits
-// for all of the proxy's goroutines to return. It is idempotent.
-func (b *Blackhole) Close() error {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		b.wg.Wait()
-		return nil
-	}
-	b.closed = true
-	b.cancel()
-	err := b.ln.Close()
-	for c := range b.conns {
-		c.close()
-	}
-	b.mu.Unlock()
-	b.wg.Wait()
-	return err
-}
-
-func (c *blackholeConn) close() {
+// Close closes both sides.
+func (c *blackholeConn) Close() error {
 	c.client.Close()
 	if c.server != nil {
 		c.server.Close()
 	}
-}
-
-func (b *Blackhole) acceptLoop() {
-	for {
-		nc, err := b.ln.Accept()
-		if err != nil {
-			if b.ctx.Err() != nil {
-				return
-			}
-			// A transient error (out of descriptors): do not spin.
-			select {
-			case <-b.ctx.Done():
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-			continue
-		}
-		c := &blackholeConn{client: nc}
-		b.mu.Lock()
-		if b.closed {
-			b.mu.Unlock()
-			nc.Close()
-			return
-		}
-		b.accepted++
-		b.conns[c] = struct{}{}
-		c.dead = b.on
-		b.mu.Unlock()
-		if c.dead {
-			continue // held open, never read, closed by Close
-		}
-		b.wg.Go(func() { b.serve(c) })
-	}
+	return nil
 }
 
 // isDead reports whether c has been blackholed.
@@ -168,7 +94,7 @@ func (b *Blackhole) remove(c *blackholeConn) {
 		return
 	}
 	delete(b.conns, c)
-	c.close()
+	c.Close()
 }
 
 func (b *Blackhole) serve(c *blackholeConn) {
@@ -235,6 +161,6 @@ func (b *Blackhole) abort(c *blackholeConn) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !c.dead {
-		c.close()
+		c.Close()
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -21,18 +20,8 @@ import (
 // half-close) after the same delay. Start one with [StartDelayProxy];
 // [DelayProxy.Close] ends it.
 type DelayProxy struct {
-	ln      net.Listener
-	backend string
-	delay   time.Duration
-	ctx     context.Context // canceled by Close
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup // the accept loop and every connection's goroutines
-
-	// mu guards the fields that follow.
-	mu       sync.Mutex
-	closed   bool
-	accepted int
-	conns    map[net.Conn]struct{} // both sides of every open connection
+	*proxyListener
+	delay time.Duration
 }
 
 // delayChunkQueue bounds the chunks in flight per direction; a reader
@@ -43,102 +32,22 @@ const delayChunkQueue = 4096
 // connection to backend ("host:port"), delaying each direction by delay.
 // Callers must call [DelayProxy.Close].
 func StartDelayProxy(backend string, delay time.Duration) (*DelayProxy, error) {
-	if _, _, err := net.SplitHostPort(backend); err != nil {
-		return nil, fmt.Errorf("testworld: delay proxy backend: %w", err)
-	}
 	if delay < 0 {
 		return nil, fmt.Errorf("testworld: delay proxy: negative delay %v", delay)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := listenProxy("delay proxy", backend)
 	if err != nil {
-		return nil, fmt.Errorf("testworld: delay proxy: %w", err)
+		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &DelayProxy{ln: ln, backend: backend, delay: delay, ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}
-	p.wg.Go(p.acceptLoop)
+	p := &DelayProxy{proxyListener: l, delay: delay}
+	l.start(func(nc net.Conn) (io.Closer, func()) {
+		return nc, func() { p.serve(nc) }
+	})
 	return p, nil
 }
 
-// Port returns the port the proxy listens on (on 127.0.0.1).
-func (p *DelayProxy) Port() int { return p.ln.Addr().(*net.TCPAddr).Port }
-
-// Addr returns "127.0.0.1:PORT".
-func (p *DelayProxy) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port())) }
-
 // Delay returns the one-way delay.
 func (p *DelayProxy) Delay() time.Duration { return p.delay }
-
-// Accepted returns how many connections the proxy has accepted.
-func (p *DelayProxy) Accepted() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.accepted
-}
-
-// Close stops listening, closes every connection (both sides) and waits
-// for all of the proxy's goroutines to return. It is idempotent.
-func (p *DelayProxy) Close() error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		p.wg.Wait()
-		return nil
-	}
-	p.closed = true
-	p.cancel()
-	err := p.ln.Close()
-	for c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
-	return err
-}
-
-func (p *DelayProxy) acceptLoop() {
-	for {
-		nc, err := p.ln.Accept()
-		if err != nil {
-			if p.ctx.Err() != nil {
-				return
-			}
-			select { // a transient error (out of descriptors): do not spin
-			case <-p.ctx.Done():
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-			continue
-		}
-		if !p.track(nc) {
-			nc.Close()
-			return
-		}
-		p.mu.Lock()
-		p.accepted++
-		p.mu.Unlock()
-		p.wg.Go(func() { p.serve(nc) })
-	}
-}
-
-// track remembers c for Close; it reports false once the proxy is closed.
-func (p *DelayProxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
-}
-
-func (p *DelayProxy) untrack(cs ...net.Conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range cs {
-		delete(p.conns, c)
-		c.Close()
-	}
-}
 
 func (p *DelayProxy) serve(client net.Conn) {
 	var d net.Dialer
