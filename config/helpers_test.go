@@ -12,12 +12,11 @@ import (
 // world is a test user: a home directory with .ssh, a system configuration
 // path (not created unless written), and a fixed local identity.
 type world struct {
-	t      *testing.T
-	home   string
-	etc    string
-	vars   map[string]string
-	env    Env
-	fsRoot string
+	t    *testing.T
+	home string
+	etc  string
+	vars map[string]string
+	env  Env
 }
 
 func newWorld(t *testing.T) *world {

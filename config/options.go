@@ -66,7 +66,6 @@ var (
 	ttyChoices    = map[string]string{"yes": "yes", "true": "yes", "no": "no", "false": "no", "force": "force", "auto": "auto"}
 	pubkeyChoices = map[string]string{"yes": "yes", "true": "yes", "no": "no", "false": "no", "unbound": "unbound", "host-bound": "host-bound"}
 	askChoices    = map[string]string{"yes": "yes", "true": "yes", "no": "no", "false": "no", "ask": "ask"}
-	confirmChoice = map[string]string{"yes": "yes", "true": "yes", "no": "no", "false": "no", "ask": "ask", "confirm": "confirm"}
 	tunnelChoices = map[string]string{"yes": "yes", "true": "yes", "no": "no", "false": "no", "ethernet": "ethernet", "point-to-point": "point-to-point"}
 	sessChoices   = map[string]string{"none": "none", "subsystem": "subsystem", "default": "default"}
 	canonChoices  = map[string]string{"yes": "yes", "true": "yes", "no": "no", "false": "no", "always": "always"}

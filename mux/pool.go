@@ -111,7 +111,6 @@ type pooledConn struct {
 	limit   int       // channels it may carry at once; 0: not known
 	retired bool      // takes no new channels (the server refused reuse)
 	idle    time.Time // when open last dropped to 0
-	born    time.Time
 }
 
 // PoolStats is what -O status shows for one destination.
@@ -311,7 +310,7 @@ func (p *pool) maybeDial(reqCtx context.Context, req *waiter, opts dial.Options)
 		} else {
 			l := p.limits.get(p.server)
 			p.nextID++
-			pc := &pooledConn{conn: c, id: p.nextID, limit: l.Channels, born: time.Now(), idle: time.Now()}
+			pc := &pooledConn{conn: c, id: p.nextID, limit: l.Channels, idle: time.Now()}
 			p.conns = append(p.conns, pc)
 			p.log.Info("connected", "conn", pc.id, "limit", pc.limit)
 		}
