@@ -299,11 +299,14 @@ func (m *Master) runCommand(ctx context.Context, wg *sync.WaitGroup, uc *net.Uni
 	status, err := p.run(ctx, cmd, opts)
 	_, notStarted := errors.AsType[*notStartedError](err)
 	exiting := notStarted && m.ctx.Err() != nil
+	// The master's context is looked at first: its cancellation reaches
+	// this command's context a moment later, not at once.
 	switch {
-	case err != nil && ctx.Err() == nil:
-		status = rep.Report(err, req.Dest)
-	case err != nil && m.ctx.Err() != nil && !exiting:
+	case err == nil, exiting:
+	case m.ctx.Err() != nil:
 		status = rep.Report(ErrMasterExited, req.Dest)
+	case ctx.Err() == nil:
+		status = rep.Report(err, req.Dest)
 	}
 	m.log.Debug("command done", "dest", req.Dest.Alias, "status", status, "err", err, "not_started", exiting)
 	if err := cc.writeMsg(msgExit, exitMsg{Status: status, NotStarted: exiting}); err != nil {
