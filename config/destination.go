@@ -83,72 +83,77 @@ type Env struct {
 
 // Destination is the resolved configuration for one server. It is a value:
 // Resolve returns a fresh one and nothing modifies it afterwards.
+//
+// Its JSON form, given by the field tags, is how a destination travels to
+// gitssh's master (the control protocol, mux/PROTOCOL.md): durations are
+// nanoseconds, Notes stay with the client, and a change a master of the
+// same protocol version would misread bumps that version.
 type Destination struct {
-	Alias    string // the host as the user typed it (%n), after user@ is removed
-	HostName string // the host to connect to (%h)
-	Port     int    // (%p)
-	User     string // the remote user (%r)
+	Alias    string `json:"alias,omitempty"`     // the host as the user typed it (%n), after user@ is removed
+	HostName string `json:"host_name,omitempty"` // the host to connect to (%h)
+	Port     int    `json:"port"`                // (%p)
+	User     string `json:"user,omitempty"`      // the remote user (%r)
 
-	IdentityFiles []string // expanded paths, in order
+	IdentityFiles []string `json:"identity_files,omitempty"` // expanded paths, in order
 	// DefaultIdentityFiles is set when IdentityFiles is OpenSSH's default
 	// list (no IdentityFile nor -i given): files that do not exist are
 	// skipped silently. A named file that does not exist is an error.
-	DefaultIdentityFiles bool
-	IdentitiesOnly       bool
-	IdentityAgent        string // "" means SSH_AUTH_SOCK; "none" disables the agent
-	CertificateFiles     []string
+	DefaultIdentityFiles bool     `json:"default_identity_files,omitempty"`
+	IdentitiesOnly       bool     `json:"identities_only,omitempty"`
+	IdentityAgent        string   `json:"identity_agent,omitempty"` // "" means SSH_AUTH_SOCK; "none" disables the agent
+	CertificateFiles     []string `json:"certificate_files,omitempty"`
 
 	// Jumps are the ProxyJump hosts, first hop first, each resolved with
 	// the same files. Empty when ProxyJump is unset or "none". As with
 	// OpenSSH, Jumps[0] may have Jumps or a ProxyCommand of its own (from
 	// its own configuration); each later hop has neither: it is reached
 	// through the hop before it.
-	Jumps []Destination
+	Jumps []Destination `json:"jumps,omitempty"`
 	// ProxyCommand is the expanded command ("" when unset or "none").
-	ProxyCommand string
+	ProxyCommand string `json:"proxy_command,omitempty"`
 
 	// UserKnownHostsFiles and GlobalKnownHostsFiles are expanded paths;
 	// empty when set to "none".
-	UserKnownHostsFiles   []string
-	GlobalKnownHostsFiles []string
-	StrictHostKeyChecking string // "yes", "no", "accept-new" or "ask"
-	HostKeyAlias          string // lowercased
+	UserKnownHostsFiles   []string `json:"user_known_hosts_files,omitempty"`
+	GlobalKnownHostsFiles []string `json:"global_known_hosts_files,omitempty"`
+	StrictHostKeyChecking string   `json:"strict_host_key_checking,omitempty"` // "yes", "no", "accept-new" or "ask"
+	HostKeyAlias          string   `json:"host_key_alias,omitempty"`           // lowercased
 	// HostKeyAlgorithms is empty for the client's defaults. As in
 	// ssh_config(5), a first element starting with '+', '-' or '^' appends
 	// to, removes from or puts first in the defaults.
-	HostKeyAlgorithms []string
-	HashKnownHosts    bool
+	HostKeyAlgorithms []string `json:"host_key_algorithms,omitempty"`
+	HashKnownHosts    bool     `json:"hash_known_hosts,omitempty"`
 
-	ConnectTimeout time.Duration // 0: the operating system's
-	AddressFamily  string        // "any", "inet" or "inet6"
+	ConnectTimeout time.Duration `json:"connect_timeout,omitempty"` // 0: the operating system's
+	AddressFamily  string        `json:"address_family,omitempty"`  // "any", "inet" or "inet6"
 
-	ServerAliveInterval time.Duration // 0 disables keepalives
-	ServerAliveCountMax int
-	TCPKeepAlive        bool
+	ServerAliveInterval time.Duration `json:"server_alive_interval,omitempty"` // 0 disables keepalives
+	ServerAliveCountMax int           `json:"server_alive_count_max,omitempty"`
+	TCPKeepAlive        bool          `json:"tcp_keep_alive,omitempty"`
 
-	BatchMode                    bool
-	PasswordAuthentication       bool
-	KbdInteractiveAuthentication bool
-	PubkeyAuthentication         bool
-	NumberOfPasswordPrompts      int
+	BatchMode                    bool `json:"batch_mode,omitempty"`
+	PasswordAuthentication       bool `json:"password_authentication,omitempty"`
+	KbdInteractiveAuthentication bool `json:"kbd_interactive_authentication,omitempty"`
+	PubkeyAuthentication         bool `json:"pubkey_authentication,omitempty"`
+	NumberOfPasswordPrompts      int  `json:"number_of_password_prompts,omitempty"`
 
-	SendEnv []string // variable name patterns
-	SetEnv  []string // "NAME=value"
+	SendEnv []string `json:"send_env,omitempty"` // variable name patterns
+	SetEnv  []string `json:"set_env,omitempty"`  // "NAME=value"
 
-	ControlMaster  string        // "yes", "no", "auto", "ask" or "autoask"; see DefaultControlMaster
-	ControlPersist time.Duration // how long an idle master lives; 0: until told to exit
+	ControlMaster  string        `json:"control_master,omitempty"`  // "yes", "no", "auto", "ask" or "autoask"; see DefaultControlMaster
+	ControlPersist time.Duration `json:"control_persist,omitempty"` // how long an idle master lives; 0: until told to exit
 	// ControlPath is kept as given, unexpanded ("" for unset or "none"):
 	// gitssh uses its own control socket, and git-lfs passes
 	// -oControlPath=... which must be accepted.
-	ControlPath string
+	ControlPath string `json:"control_path,omitempty"`
 
-	LogLevel   string // "QUIET", "ERROR", "INFO", "VERBOSE", "DEBUG1".. "DEBUG3"
-	RequestTTY string
+	LogLevel   string `json:"log_level,omitempty"` // "QUIET", "ERROR", "INFO", "VERBOSE", "DEBUG1".. "DEBUG3"
+	RequestTTY string `json:"request_tty,omitempty"`
 
 	// Notes lists, for -v, what was skipped or not implemented: unparsable
 	// configuration lines, Match criteria that could not be evaluated,
 	// options gitssh reads but does not act on.
-	Notes []string
+	Notes []string `json:"-"`
 
 	// settings keeps, for WriteG, the options gitssh does not act on and
 	// the raw form of some it does (IdentityFile, ProxyCommand, ...).

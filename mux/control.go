@@ -15,11 +15,12 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // protocolVersion is the control protocol version carried by the hello.
 // Bump it for any change a peer of the previous version would misread.
-const protocolVersion = 1
+const protocolVersion = 2
 
 // msgType is the type byte of a control frame.
 type msgType uint8
@@ -29,13 +30,18 @@ type msgType uint8
 // every version, because a client uses them to stop a master of another
 // version.
 const (
-	msgHello        msgType = 1 // both ways; hello
-	msgRun          msgType = 2 // client → master; RunRequest, with stdin, stdout, stderr
-	msgPrompt       msgType = 3 // master → client; prompt
-	msgAnswer       msgType = 4 // client → master; answer
-	msgExit         msgType = 5 // master → client; exitMsg
-	msgControl      msgType = 6 // client → master; controlReq
-	msgControlReply msgType = 7 // master → client; controlReply
+	msgHello        msgType = 1  // both ways; hello
+	msgRun          msgType = 2  // client → master; RunRequest, with stdin, stdout, stderr
+	msgPrompt       msgType = 3  // master → client; prompt
+	msgAnswer       msgType = 4  // client → master; answer
+	msgExit         msgType = 5  // master → client; exitMsg
+	msgControl      msgType = 6  // client → master; controlReq
+	msgControlReply msgType = 7  // master → client; controlReply
+	msgRunRelay     msgType = 8  // client → master; RunRequest, stdio relayed in the frames below
+	msgStdin        msgType = 9  // client → master; raw bytes of stdin, empty at EOF
+	msgStdout       msgType = 10 // master → client; raw bytes of stdout
+	msgStderr       msgType = 11 // master → client; raw bytes of stderr
+	msgWindow       msgType = 12 // both ways; windowMsg: relayed bytes consumed
 )
 
 var msgNames = [...]string{
@@ -46,9 +52,18 @@ var msgNames = [...]string{
 	msgExit:         "exit",
 	msgControl:      "control",
 	msgControlReply: "control-reply",
+	msgRunRelay:     "run-relay",
+	msgStdin:        "stdin",
+	msgStdout:       "stdout",
+	msgStderr:       "stderr",
+	msgWindow:       "window",
 }
 
-func (t msgType) known() bool { return t >= msgHello && t <= msgControlReply }
+func (t msgType) known() bool { return t >= msgHello && t <= msgWindow }
+
+// raw reports whether t's body is bytes as they are, not JSON: the relayed
+// streams.
+func (t msgType) raw() bool { return t == msgStdin || t == msgStdout || t == msgStderr }
 
 func (t msgType) String() string {
 	if t.known() {
@@ -92,27 +107,34 @@ type answer struct {
 	Err  string `json:"err,omitempty"`
 }
 
-// exitMsg ends a msgRun: the command's exit status, or ExitStatusLost and
-// why.
+// exitMsg ends a run: the command's exit status. The master has already
+// worded any failure on the command's stderr.
 type exitMsg struct {
-	Status int    `json:"status"`
-	Err    string `json:"err,omitempty"`
-	// NotStarted says the master is exiting and never started the
-	// command: the client runs it elsewhere (a new master, or directly).
+	Status int `json:"status"`
+	// NotStarted says the master never started the command (it is
+	// exiting): the client runs it elsewhere, a new master or directly.
 	NotStarted bool `json:"not_started,omitempty"`
 }
 
-// controlReq is a -O command: "check", "exit", "stop", "status", ...
-type controlReq struct {
-	Command string `json:"command"`
-	Key     string `json:"key,omitempty"`
+// windowMsg gives back relay window: the receiver has consumed N more
+// bytes of the named stream and the sender may send that many more.
+type windowMsg struct {
+	Stream string `json:"stream"` // "stdin", "stdout" or "stderr"
+	N      int    `json:"n"`
 }
 
-// controlReply answers a controlReq.
+// controlReq is a -O command: "check", "exit", "stop" or "status".
+type controlReq struct {
+	Command string `json:"command"`
+}
+
+// controlReply answers a controlReq: the master's pid, and its
+// statistics for "status". Error says why it is not OK.
 type controlReply struct {
-	OK     bool            `json:"ok"`
-	Text   string          `json:"text,omitempty"`
-	Status json.RawMessage `json:"status,omitempty"`
+	OK     bool          `json:"ok"`
+	Error  string        `json:"error,omitempty"`
+	PID    int           `json:"pid,omitempty"`
+	Status *MasterStatus `json:"status,omitempty"`
 }
 
 // VersionMismatchError is a peer that speaks another control protocol
@@ -175,7 +197,7 @@ func readFrame(buf []byte) (t msgType, body []byte, n int, err error) {
 		return 0, nil, 0, nil
 	}
 	body = buf[headerLen+1 : end]
-	if !json.Valid(body) {
+	if !t.raw() && !json.Valid(body) {
 		return 0, nil, 0, fmt.Errorf("%w: %v body is not JSON", errBadFrame, t)
 	}
 	return t, body, end, nil
@@ -195,7 +217,10 @@ func appendFrame(b []byte, t msgType, body []byte) ([]byte, error) {
 // goroutine may read while others write; writes are whole frames.
 // After any error the connection is unusable and should be closed.
 type controlConn struct {
-	conn *net.UnixConn
+	conn net.Conn
+	// fds is conn as a Unix socket, which can carry descriptors; nil on a
+	// connection that cannot (a Windows named pipe).
+	fds fdConn
 
 	wmu sync.Mutex // held for each whole frame written
 
@@ -215,6 +240,13 @@ type controlConn struct {
 	readLimit int
 }
 
+// fdConn is what descriptor passing needs of a connection; *net.UnixConn
+// has it.
+type fdConn interface {
+	WriteMsgUnix(b, oob []byte, addr *net.UnixAddr) (n, oobn int, err error)
+	ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.UnixAddr, err error)
+}
+
 // fdBatch is the descriptors one read returned, with the stream offsets
 // [from, to) of the bytes that read returned. They are *os.Files from the
 // start, so that even a caller that drops the connection without close
@@ -231,28 +263,50 @@ const (
 	maxRecvFDs = 8 // room for more than msgRun's 3, so extras are seen and closed, not truncated
 )
 
-func newControlConn(c *net.UnixConn) *controlConn {
-	return &controlConn{conn: c, oob: make([]byte, oobSpace(maxRecvFDs))}
+func newControlConn(c net.Conn) *controlConn {
+	cc := &controlConn{conn: c}
+	if uc, ok := c.(*net.UnixConn); ok && canPassFDs {
+		cc.fds = uc
+		cc.oob = make([]byte, oobSpace(maxRecvFDs))
+	}
+	return cc
 }
+
+// passesFDs reports whether descriptors can travel on the connection.
+func (c *controlConn) passesFDs() bool { return c.fds != nil }
+
+// setDeadline bounds the reads and writes in progress and to come; the
+// zero time removes the bound.
+func (c *controlConn) setDeadline(t time.Time) error { return c.conn.SetDeadline(t) }
 
 // writeMsg sends one message as a single sendmsg, with files as an
 // SCM_RIGHTS control message if given; the rest of a partial write follows
 // without them. t must carry exactly len(files) descriptors. The files
 // must stay open until writeMsg returns; the peer gets duplicates.
 func (c *controlConn) writeMsg(t msgType, body any, files ...*os.File) error {
-	if want := t.numFDs(); len(files) != want {
-		return fmt.Errorf("write %v: %d file descriptors, want %d", t, len(files), want)
-	}
 	js, err := json.Marshal(body)
 	if err != nil {
 		return fmt.Errorf("write %v: %w", t, err)
 	}
-	frame, err := appendFrame(make([]byte, 0, headerLen+1+len(js)), t, js)
+	return c.writeFrame(t, js, files...)
+}
+
+// writeRaw sends one frame of a relayed stream: b as it is.
+func (c *controlConn) writeRaw(t msgType, b []byte) error { return c.writeFrame(t, b) }
+
+func (c *controlConn) writeFrame(t msgType, body []byte, files ...*os.File) error {
+	if want := t.numFDs(); len(files) != want {
+		return fmt.Errorf("write %v: %d file descriptors, want %d", t, len(files), want)
+	}
+	frame, err := appendFrame(make([]byte, 0, headerLen+1+len(body)), t, body)
 	if err != nil {
 		return err
 	}
 	var oob []byte
 	if len(files) > 0 {
+		if c.fds == nil {
+			return fmt.Errorf("write %v: %w: descriptors on this connection", t, ErrNotImplemented)
+		}
 		if oob, err = rightsOOB(files); err != nil {
 			return fmt.Errorf("write %v: %w", t, err)
 		}
@@ -260,8 +314,11 @@ func (c *controlConn) writeMsg(t msgType, body any, files ...*os.File) error {
 
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	n, _, err := c.conn.WriteMsgUnix(frame, oob, nil)
-	runtime.KeepAlive(files) // their descriptors are in oob
+	var n int
+	if oob != nil {
+		n, _, err = c.fds.WriteMsgUnix(frame, oob, nil)
+		runtime.KeepAlive(files) // their descriptors are in oob
+	}
 	if err == nil && n < len(frame) {
 		_, err = c.conn.Write(frame[n:])
 	}
@@ -341,7 +398,13 @@ func (c *controlConn) fill() error {
 	if c.readLimit > 0 && len(p) > c.readLimit {
 		p = p[:c.readLimit]
 	}
-	n, oobn, flags, _, err := c.conn.ReadMsgUnix(p, c.oob)
+	var n, oobn, flags int
+	var err error
+	if c.fds != nil {
+		n, oobn, flags, _, err = c.fds.ReadMsgUnix(p, c.oob)
+	} else {
+		n, err = c.conn.Read(p)
+	}
 	from := c.off + int64(c.w-c.r)
 	c.w += n
 	if oobn > 0 {
@@ -433,11 +496,6 @@ func (c *controlConn) dropFDs() {
 	c.pending = nil
 }
 
-// closeRead shuts down the reading side: a blocked readMsg returns.
-func (c *controlConn) closeRead() error {
-	return c.conn.CloseRead()
-}
-
 // close closes the connection and any received descriptors not yet
 // returned by readMsg. It waits for a readMsg in progress to return.
 func (c *controlConn) close() error {
@@ -451,23 +509,11 @@ func (c *controlConn) close() error {
 	return err
 }
 
-// clientHello sends the client's hello and returns the master's. If the
-// master speaks another protocol version, it returns its hello and a
-// *VersionMismatchError; the connection is still usable for a msgControl.
-func clientHello(c *controlConn, program string) (hello, error) {
-	return exchangeHello(c, program)
-}
-
-// serverHello sends the master's hello and returns the client's. If the
-// client speaks another protocol version, it returns its hello and a
-// *VersionMismatchError; the master then accepts only a msgControl.
-func serverHello(c *controlConn, program string) (hello, error) {
-	return exchangeHello(c, program)
-}
-
 // exchangeHello is both sides of the hello: each sends its own first, so
 // the exchange takes one round trip, and a side learns the peer's version
-// even when they differ.
+// even when they differ. If the peer speaks another protocol version, it
+// returns the peer's hello and a *VersionMismatchError; the connection
+// still carries a msgControl, which a master of any version accepts.
 func exchangeHello(c *controlConn, program string) (hello, error) {
 	ours := hello{Version: protocolVersion, Program: program, PID: os.Getpid()}
 	if err := c.writeMsg(msgHello, ours); err != nil {

@@ -25,3 +25,7 @@ func parseRights([]byte, int) ([]int, error) {
 func fileOwner(fs.FileInfo) (int, error) {
 	return -1, fmt.Errorf("file owner on %s: %w", runtime.GOOS, ErrNotImplemented)
 }
+
+// canPassFDs says descriptors cannot travel here: clients relay their
+// stdio over the control connection.
+const canPassFDs = false

@@ -74,3 +74,6 @@ func fileOwner(fi fs.FileInfo) (int, error) {
 	}
 	return int(st.Uid), nil
 }
+
+// canPassFDs says descriptors can travel on Unix sockets here.
+const canPassFDs = true

@@ -33,7 +33,14 @@ type Command struct {
 	// opened, if set, is told how long the channel took to open: one round
 	// trip, which the pool uses to judge refusals.
 	opened func(time.Duration)
+	// mayStart, if set, is asked once the channel is open, before anything
+	// is sent on it: false abandons the command, unstarted
+	// (errAbandoned), because nobody waits for it any more.
+	mayStart func() bool
 }
+
+// errAbandoned is a command whose client gave up before it started.
+var errAbandoned = errors.New("mux: the client gave up before the command started")
 
 // ErrShellRefused is a server that accepted the login but refused to start
 // a shell, as git-only servers do.
@@ -117,6 +124,9 @@ func runSession(ctx context.Context, c *conn, cmd Command) (int, error) {
 		cmd.opened(time.Since(start))
 	}
 	defer s.Close()
+	if cmd.mayStart != nil && !cmd.mayStart() {
+		return ExitStatusLost, errAbandoned
+	}
 	stdin, err := s.StdinPipe()
 	if err != nil {
 		return ExitStatusLost, &openError{err}

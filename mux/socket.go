@@ -4,15 +4,11 @@ package mux
 // stale-socket probe, and dialling.
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -99,45 +95,6 @@ func controlDirPath(opts ControlDirOptions) (string, error) {
 	return filepath.Join("/tmp", "gitssh-"+strconv.Itoa(opts.UID)), nil
 }
 
-// privateDir makes dir with mode 0700 if it does not exist, and checks
-// that it is a directory, not a symbolic link, owned by uid, mode 0700.
-func privateDir(dir string, uid int) error {
-	switch err := os.Mkdir(dir, 0o700); {
-	case err == nil:
-		// The umask may have taken bits away; put back exactly 0700.
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("mux: control directory: %w", err)
-		}
-	case !errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("mux: control directory: %w", err)
-	}
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return fmt.Errorf("mux: control directory: %w", err)
-	}
-	unsafe := func(format string, args ...any) error {
-		return fmt.Errorf("%w %s: %s", ErrUnsafeControlDir, dir, fmt.Sprintf(format, args...))
-	}
-	switch {
-	case fi.Mode()&fs.ModeSymlink != 0:
-		return unsafe("is a symbolic link")
-	case !fi.IsDir():
-		return unsafe("is not a directory")
-	}
-	owner, err := fileOwner(fi)
-	if err != nil {
-		return fmt.Errorf("mux: control directory: %w", err)
-	}
-	if owner != uid {
-		return unsafe("is owned by uid %d, not %d", owner, uid)
-	}
-	const want = fs.ModeDir | 0o700
-	if got := fi.Mode() & (fs.ModeDir | fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky); got != want {
-		return unsafe("has mode %v, want %v", got, want)
-	}
-	return nil
-}
-
 // socketPath returns the control socket's path in dir.
 // SocketPath is the control socket in a directory made by ControlDir.
 func SocketPath(dir string) string { return filepath.Join(dir, socketName) }
@@ -152,105 +109,4 @@ func checkSocketPath(path string) error {
 		return fmt.Errorf("%w: %s is %d bytes, the limit is %d", ErrSocketPathTooLong, path, len(path), maxSocketPath)
 	}
 	return nil
-}
-
-// listenControl listens on the control socket at path, mode 0600, and
-// unlinks it when closed. If a socket file is already there it dials it:
-// a live master makes it fail with ErrMasterRunning; a socket nobody
-// listens on (a master that died) or a file that is not a socket is
-// removed and replaced. The directory must be private (ControlDir), and
-// callers racing to start a master should hold a lock: the probe and the
-// removal are not atomic.
-func listenControl(path string) (*net.UnixListener, error) {
-	if err := checkSocketPath(path); err != nil {
-		return nil, err
-	}
-	ln, err := listenUnix(path)
-	if err == nil || !errors.Is(err, syscall.EADDRINUSE) {
-		return ln, err
-	}
-
-	fi, err := os.Lstat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		// Gone since the bind: listen below.
-	case err != nil:
-		return nil, fmt.Errorf("mux: control socket: %w", err)
-	case fi.IsDir():
-		return nil, fmt.Errorf("mux: control socket %s is a directory", path)
-	case fi.Mode()&fs.ModeSocket != 0:
-		if err := probe(path); err != nil {
-			return nil, err
-		}
-		fallthrough
-	default:
-		// Remove only the file that was probed, not one a master that
-		// started meanwhile put there.
-		if now, err := os.Lstat(path); err == nil && os.SameFile(fi, now) {
-			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("mux: remove stale control socket: %w", err)
-			}
-		}
-	}
-	ln, err = listenUnix(path)
-	if errors.Is(err, syscall.EADDRINUSE) {
-		return nil, ErrMasterRunning // another master won the race
-	}
-	return ln, err
-}
-
-// probe dials the socket at path: nil means nobody listens there.
-func probe(path string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-	defer cancel()
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", path)
-	switch {
-	case err == nil:
-		c.Close()
-		return ErrMasterRunning
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return nil
-	case errors.Is(err, syscall.EAGAIN):
-		return ErrMasterRunning // listening, with a full backlog
-	default:
-		return fmt.Errorf("mux: probe control socket: %w", err)
-	}
-}
-
-func listenUnix(path string) (*net.UnixListener, error) {
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	if err != nil {
-		return nil, fmt.Errorf("mux: listen on control socket: %w", err)
-	}
-	ln.SetUnlinkOnClose(true)
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("mux: control socket: %w", err)
-	}
-	return ln, nil
-}
-
-// dialControl connects to the master's control socket at path and checks
-// that the master runs as the same user as this process.
-func dialControl(ctx context.Context, path string) (*net.UnixConn, error) {
-	if err := checkSocketPath(path); err != nil {
-		return nil, err
-	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("mux: control socket: %w", err)
-	}
-	uc := c.(*net.UnixConn)
-	uid, err := peerUID(uc)
-	if err != nil {
-		uc.Close()
-		return nil, fmt.Errorf("mux: control socket: %w", err)
-	}
-	if me := os.Getuid(); uid != me {
-		uc.Close()
-		return nil, fmt.Errorf("%w: master at %s runs as uid %d, not %d", ErrUnsafeControlDir, path, uid, me)
-	}
-	return uc, nil
 }

@@ -311,13 +311,13 @@ func TestPeerUID(t *testing.T) {
 	}
 	accepted := make(chan result, 1)
 	go func() {
-		c, err := ln.AcceptUnix()
+		c, err := ln.Accept()
 		if err != nil {
 			accepted <- result{-1, err}
 			return
 		}
 		defer c.Close()
-		uid, err := peerUID(c)
+		uid, err := peerUID(c.(*net.UnixConn))
 		accepted <- result{uid, err}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -327,7 +327,7 @@ func TestPeerUID(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if uid, err := peerUID(c); err != nil || uid != os.Getuid() {
+	if uid, err := peerUID(c.(*net.UnixConn)); err != nil || uid != os.Getuid() {
 		t.Errorf("client: peerUID() = %d, %v; want %d", uid, err, os.Getuid())
 	}
 	r := <-accepted

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,33 +49,37 @@ func limitsFile(env map[string]string, home string) string {
 // viaMaster runs the command through the user's master, starting one when
 // none answers. ok is false when the master cannot be used; nothing was run
 // then, and the caller runs the command directly.
-func viaMaster(ctx context.Context, u *ui, env map[string]string, d config.Destination, req mux.RunRequest, stdio [3]*os.File) (status int, ok bool) {
+func viaMaster(ctx context.Context, u *ui, env map[string]string, req mux.Request, stdio mux.Stdio, prompter *prompter) (status int, ok bool) {
 	dir, err := controlPaths(env)
 	if err != nil {
 		u.Debugf("multiplexing off: %v", err)
 		return 0, false
 	}
-	client := mux.Client{SocketPath: mux.SocketPath(dir), Version: version()}
-	asker := newPrompter(env)
+	client := mux.Client{SocketPath: mux.SocketPath(dir), Version: version(), Relay: env["GITSSH_RELAY"] == "1"}
+	how := "passing descriptors"
+	if client.Relays(stdio) {
+		how = "relay"
+	}
 	for attempt := 0; attempt < 2; attempt++ {
-		u.Debugf("running through the master at %s", client.SocketPath)
-		status, err := client.Run(ctx, req, stdio[0], stdio[1], stdio[2], asker)
+		u.Debugf("running through the master at %s (%s)", client.SocketPath, how)
+		status, err := client.Run(ctx, req, stdio, prompter)
 		switch {
 		case err == nil:
 			return status, true
+		case errors.Is(err, context.Canceled):
+			return mux.ExitStatusLost, true
 		case errors.Is(err, mux.ErrMasterUnavailable):
 			u.Debugf("no master at %s: %v", client.SocketPath, err)
 		case isVersionMismatch(err):
 			u.Debugf("master of another version: stopping it (%v)", err)
 			client.Control(ctx, "stop")
-		case errors.Is(err, context.Canceled):
-			return mux.ExitStatusLost, true
 		default:
 			// The master took the command: its outcome is final.
-			return u.Report(err, d), true
+			u.Report(err, req.Dest)
+			return mux.ExitStatusLost, true
 		}
 		if attempt == 0 {
-			if err := startMaster(ctx, u, dir, client, d.ControlPersist, env); err != nil {
+			if err := startMaster(ctx, u, dir, client, req.Dest.ControlPersist, env); err != nil {
 				u.Debugf("cannot start master: %v", err)
 				return 0, false
 			}
@@ -212,8 +215,8 @@ func runMaster(ctx context.Context, args []string, env map[string]string) int {
 		LimitsFile:  limitsFile(env, home),
 		Logger:      log,
 		ProxyStderr: os.Stderr,
-		NewReporter: func(w io.Writer, verbose int, quiet bool) mux.Reporter {
-			return &ui{stderr: w, verbose: verbose, quiet: quiet}
+		NewReporter: func(w io.Writer, d config.Destination) mux.Reporter {
+			return newUI(w, d)
 		},
 	})
 	ready := os.NewFile(3, "ready")
@@ -235,27 +238,19 @@ func control(ctx context.Context, u *ui, command string, env map[string]string, 
 	dir, err := controlPaths(env)
 	if err != nil {
 		u.errorf("%v", err)
-		return exitTransport
+		return mux.ExitStatusLost
 	}
 	client := mux.Client{SocketPath: mux.SocketPath(dir), Version: version()}
-	text, status, err := client.Control(ctx, command)
+	asked := command
+	if command == "status-json" {
+		asked = "status"
+	}
+	pid, status, err := client.Control(ctx, asked)
 	if err != nil {
-		if errors.Is(err, mux.ErrMasterUnavailable) {
-			fmt.Fprintf(u.stderr, "Control socket connect(%s): No such file or directory\n", client.SocketPath)
-		} else {
-			u.errorf("%v", err)
-		}
-		return exitTransport
+		u.controlFailed(client.SocketPath, err)
+		return mux.ExitStatusLost
 	}
-	switch command {
-	case "status":
-		fmt.Fprint(stdout, text)
-	case "status-json":
-		enc := jsonEncoder(stdout)
-		enc.Encode(status)
-	default:
-		fmt.Fprintln(u.stderr, text)
-	}
+	u.controlDone(command, pid, status, stdout)
 	return 0
 }
 
@@ -275,10 +270,4 @@ func markCloseOnExec() {
 			unix.CloseOnExec(fd)
 		}
 	}
-}
-
-func jsonEncoder(w io.Writer) *json.Encoder {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc
 }

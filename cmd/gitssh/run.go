@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/user"
@@ -11,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/gitssh/gitssh/config"
-	"github.com/gitssh/gitssh/dial"
 	"github.com/gitssh/gitssh/mux"
 )
 
@@ -27,10 +24,10 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	}
 	switch {
 	case inv.help:
-		fmt.Fprint(stdout, helpText)
+		u.help(stdout)
 		return 0
 	case inv.version:
-		fmt.Fprintf(stderr, "gitssh %s\n", version())
+		u.version(version())
 		return 0
 	}
 	u.verbose = inv.req.Verbose
@@ -46,16 +43,16 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	d, err := config.Resolve(inv.req, localEnv(env))
 	if err != nil {
 		u.errorf("%v", err)
-		return exitTransport
+		return mux.ExitStatusLost
 	}
-	u.setLogLevel(d.LogLevel)
+	u = newUI(stderr, d)
 	for _, note := range d.Notes {
 		u.Debugf("%s", note)
 	}
 	if inv.printConfig {
 		if err := d.WriteG(stdout); err != nil {
 			u.errorf("%v", err)
-			return exitTransport
+			return mux.ExitStatusLost
 		}
 		return 0
 	}
@@ -64,60 +61,30 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		devNull, err := os.Open(os.DevNull)
 		if err != nil {
 			u.errorf("%v", err)
-			return exitTransport
+			return mux.ExitStatusLost
 		}
 		defer devNull.Close()
 		stdin = devNull
 	}
-	cmd := mux.Command{
-		Line:   inv.remoteCommand(),
-		Env:    d.Environment(environ),
-		Stdin:  stdin,
-		Stdout: stdout,
-		Stderr: stderr,
-		Debugf: u.Debugf,
+	req := mux.Request{
+		Dest:        d,
+		Command:     inv.remoteCommand(),
+		Env:         d.Environment(environ),
+		AgentSocket: env["SSH_AUTH_SOCK"],
 	}
+	if d.HasProxyCommand() {
+		req.ProxyEnv = environ
+		req.Dir, _ = os.Getwd()
+	}
+	stdio := mux.Stdio{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	prompter := newPrompter(env)
 	if d.ControlMaster != "no" {
-		if stdio, ok := osFiles(stdin, stdout, stderr); ok {
-			req := mux.RunRequest{
-				Dest:     d,
-				Key:      mux.PoolKey(d, env["SSH_AUTH_SOCK"]),
-				Command:  cmd.Line,
-				Env:      cmd.Env,
-				Verbose:  u.verbose,
-				Quiet:    u.quiet,
-				AuthSock: env["SSH_AUTH_SOCK"],
-			}
-			if status, ok := viaMaster(ctx, u, env, d, req, stdio); ok {
-				return status
-			}
+		if status, ok := viaMaster(ctx, u, env, req, stdio, prompter); ok {
+			return status
 		}
-	}
-	opts := dial.Options{
-		Prompter:    newPrompter(env),
-		AuthSock:    env["SSH_AUTH_SOCK"],
-		Debugf:      u.Debugf,
-		Warnf:       u.Warnf,
-		ProxyStderr: stderr,
 	}
 	u.Debugf("direct mode: a connection of its own")
-	status, err := mux.Direct(ctx, d, cmd, opts)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return exitTransport
-		}
-		return u.Report(err, d)
-	}
-	return status
-}
-
-// osFiles returns the three streams as files, which can be passed to the
-// master, or false when one of them is not a file.
-func osFiles(stdin io.Reader, stdout, stderr io.Writer) ([3]*os.File, bool) {
-	in, ok1 := stdin.(*os.File)
-	out, ok2 := stdout.(*os.File)
-	errOut, ok3 := stderr.(*os.File)
-	return [3]*os.File{in, out, errOut}, ok1 && ok2 && ok3
+	return mux.Direct(ctx, req, stdio, prompter, u)
 }
 
 // envMap indexes an environment; the last value of a name wins, as in getenv.
@@ -155,28 +122,3 @@ func localEnv(env map[string]string) config.Env {
 	e.LocalHost, _ = os.Hostname()
 	return e
 }
-
-const helpText = `gitssh: the ssh for git. Use it as git's ssh command:
-
-    export GIT_SSH_COMMAND=gitssh     # or: git config --global core.sshCommand gitssh
-    export GIT_SSH=gitssh             # as well, for Android repo (see README)
-
-It takes ssh's command line and honours ~/.ssh/config, known_hosts and
-ssh-agent; each command runs as a channel of a connection kept open by a
-per-user background master, so hundreds of git commands share a handful of
-handshakes.
-
-usage: gitssh [-46GTnqvV] [-F configfile] [-i identity_file] [-J destination]
-              [-l login_name] [-O ctl_cmd] [-o option] [-p port]
-              destination [command [argument ...]]
-
-  -G            print the resolved configuration and exit (as ssh -G)
-  -O check|exit|stop|status
-                ask the master about, or stop, its connections
-  -o Key=Value  any ssh_config option, e.g. -o ServerAliveInterval=30
-  -v            debug output on stderr (repeat for more)
-  -V            print the version
-
-Defaults that differ from OpenSSH's: ServerAliveInterval 3, ServerAliveCountMax 10,
-ControlMaster auto with gitssh's own master (ControlMaster no: direct mode).
-`

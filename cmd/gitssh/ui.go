@@ -1,7 +1,9 @@
 package main
 
-// Every message gitssh shows a person is written here, to stderr; stdout
-// carries nothing but the remote command's bytes (or -G's output). Rules:
+// Every message gitssh shows a person is written here: errors, warnings
+// and debug lines on stderr, and what the user asked to see (--help, -V,
+// -O status) where OpenSSH prints it. Otherwise stdout carries nothing but
+// the remote command's bytes (or -G's output). Rules:
 //
 //   - Where OpenSSH has a message users and scripts know, use its words
 //     (with "gitssh" where ssh names itself): "connect to host H port P:
@@ -14,23 +16,26 @@ package main
 //     transport, as with ssh.
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/gitssh/gitssh/config"
 	"github.com/gitssh/gitssh/dial"
 	"github.com/gitssh/gitssh/mux"
 )
 
-const exitTransport = 255
-
 type ui struct {
 	stderr  io.Writer
 	verbose int  // number of -v flags, or the LogLevel's debug depth
 	quiet   bool // -q or LogLevel QUIET/FATAL/ERROR: no warnings
+}
+
+// newUI speaks to the user of a command to d, as its LogLevel says.
+func newUI(stderr io.Writer, d config.Destination) *ui {
+	return &ui{stderr: stderr, verbose: d.DebugLevel(), quiet: d.Quiet()}
 }
 
 func (u *ui) Debugf(format string, args ...any) {
@@ -49,32 +54,46 @@ func (u *ui) errorf(format string, args ...any) {
 	fmt.Fprintf(u.stderr, "gitssh: "+format+"\n", args...)
 }
 
-// setLogLevel applies a Destination's LogLevel.
-func (u *ui) setLogLevel(level string) {
-	switch strings.ToUpper(level) {
-	case "QUIET", "FATAL", "ERROR":
-		u.quiet = true
-	case "DEBUG", "DEBUG1":
-		u.verbose = max(u.verbose, 1)
-	case "DEBUG2":
-		u.verbose = max(u.verbose, 2)
-	case "DEBUG3":
-		u.verbose = max(u.verbose, 3)
-	}
-}
-
 const usageText = `usage: gitssh [-46GTnqvV] [-F configfile] [-i identity_file] [-J destination]
               [-l login_name] [-O ctl_cmd] [-o option] [-p port]
               destination [command [argument ...]]
 `
 
+const helpText = `gitssh: the ssh for git. Use it as git's ssh command:
+
+    export GIT_SSH_COMMAND=gitssh     # or: git config --global core.sshCommand gitssh
+    export GIT_SSH=gitssh             # as well, for Android repo (see README)
+
+It takes ssh's command line and honours ~/.ssh/config, known_hosts and
+ssh-agent; each command runs as a channel of a connection kept open by a
+per-user background master, so hundreds of git commands share a handful of
+handshakes.
+
+` + usageText + `
+  -G            print the resolved configuration and exit (as ssh -G)
+  -O check|exit|stop|status
+                ask the master about, or stop, its connections
+  -o Key=Value  any ssh_config option, e.g. -o ServerAliveInterval=30
+  -v            debug output on stderr (repeat for more)
+  -V            print the version
+
+Defaults that differ from OpenSSH's: ServerAliveInterval 3, ServerAliveCountMax 10,
+ControlMaster auto with gitssh's own master (ControlMaster no: direct mode).
+`
+
 func (u *ui) usage(err error) int {
 	fmt.Fprintf(u.stderr, "gitssh: %v\n%s", err, usageText)
-	return exitTransport
+	return mux.ExitStatusLost
 }
 
-// Report words err for the user and returns the exit status for it.
-func (u *ui) Report(err error, d config.Destination) int {
+// help prints --help, on stdout as ssh prints its usage.
+func (u *ui) help(stdout io.Writer) { fmt.Fprint(stdout, helpText) }
+
+// version prints -V, on stderr as ssh -V does.
+func (u *ui) version(v string) { fmt.Fprintf(u.stderr, "gitssh %s\n", v) }
+
+// Report words the error that ended a command.
+func (u *ui) Report(err error, d config.Destination) {
 	var (
 		connectErr  *dial.ConnectError
 		resolveErr  *dial.ResolveError
@@ -115,7 +134,6 @@ func (u *ui) Report(err error, d config.Destination) int {
 	default:
 		u.errorf("%v", err)
 	}
-	return exitTransport
 }
 
 // shellRefused explains a git-only server (Bitbucket Server's port 7999,
@@ -161,4 +179,50 @@ func (u *ui) hostKeyMessage(e *dial.HostKeyError, d config.Destination) {
 		fmt.Fprintf(w, "No %s host key is known for %s and you have requested strict checking.\n", e.KeyType, e.Host)
 	}
 	fmt.Fprintf(w, "Host key verification failed.\n")
+}
+
+// controlFailed words a -O request the master could not answer.
+func (u *ui) controlFailed(socket string, err error) {
+	if errors.Is(err, mux.ErrMasterUnavailable) {
+		fmt.Fprintf(u.stderr, "Control socket connect(%s): No such file or directory\n", socket)
+		return
+	}
+	u.errorf("%v", err)
+}
+
+// controlDone prints a -O request's answer in OpenSSH's words; status and
+// status-json print the master's statistics on stdout.
+func (u *ui) controlDone(command string, pid int, st *mux.MasterStatus, stdout io.Writer) {
+	switch command {
+	case "check":
+		fmt.Fprintf(u.stderr, "Master running (pid=%d)\n", pid)
+	case "exit":
+		fmt.Fprintf(u.stderr, "Exit request sent.\n")
+	case "stop":
+		fmt.Fprintf(u.stderr, "Stop listening request sent.\n")
+	case "status":
+		writeStatus(stdout, st)
+	case "status-json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(st)
+	}
+}
+
+// writeStatus formats -O status for people.
+func writeStatus(w io.Writer, s *mux.MasterStatus) {
+	if s == nil {
+		return
+	}
+	fmt.Fprintf(w, "master pid %d, version %s, up %s, %d commands running\n", s.PID, s.Version, s.Uptime, s.Running)
+	fmt.Fprintf(w, "%-32s %5s %5s %5s %8s %6s %7s %10s %10s\n", "DESTINATION", "CONNS", "OPEN", "LIMIT", "COMMANDS", "DIALS", "SAVED", "IN", "OUT")
+	for _, p := range s.Pools {
+		limit := "-"
+		if p.NoReuse {
+			limit = "1x"
+		} else if p.Limit > 0 {
+			limit = strconv.Itoa(p.Limit)
+		}
+		fmt.Fprintf(w, "%-32s %5d %5d %5s %8d %6d %7d %10d %10d\n", p.Destination, p.Conns, p.Open, limit, p.Commands, p.Dials, p.Commands-p.Dials, p.BytesIn, p.BytesOut)
+	}
 }
