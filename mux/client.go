@@ -22,6 +22,11 @@ import (
 // mode.
 var ErrMasterUnavailable = errors.New("mux: master unavailable")
 
+// ErrMasterSilent is a master that accepted the connection but did not
+// answer the hello in time: stopped (SIGSTOP), wedged or overloaded. It is
+// also an ErrMasterUnavailable; starting another master would not help.
+var ErrMasterSilent = errors.New("mux: the master did not answer")
+
 // ErrMasterExited is a master told to exit (gitssh -O exit) while it ran
 // the command, which it ended.
 var ErrMasterExited = errors.New("mux: the master was told to exit while the command ran")
@@ -94,7 +99,10 @@ func (c Client) connect(ctx context.Context) (*controlConn, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: no answer within %v: %w", ErrMasterUnavailable, timeout, err)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, fmt.Errorf("%w: %w within %v", ErrMasterUnavailable, ErrMasterSilent, timeout)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrMasterUnavailable, err)
 	}
 	return cc, nil
 }
@@ -235,8 +243,7 @@ func (o *relayedOutput) receive(t msgType, body []byte) error {
 func (o *relayedOutput) finish(cmdErr error) error {
 	for _, b := range o.buffers {
 		if cmdErr != nil {
-			b.fail(errRelayDone)
-			b.SetReadDeadline(time.Unix(1, 0))
+			b.abort(errRelayDone)
 		} else {
 			b.push(nil)
 		}

@@ -141,17 +141,22 @@ func TestMasterRunsCommands(t *testing.T) {
 		{name: "stdin to stdout", line: "cat", stdin: "0032want abc\n", want: clientResult{stdout: "0032want abc\n"}},
 		{name: "large output", line: "bytes 1000000", want: clientResult{stdout: string(sshtest.Pattern(1000000))}},
 		{name: "signal", line: "signal TERM", want: clientResult{status: ExitStatusLost}},
+		{name: "large input", line: "cat", stdin: string(sshtest.Pattern(3 * relayWindow)), want: clientResult{stdout: string(sshtest.Pattern(3 * relayWindow))}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := runClient(testContext(t), t, tm.client, d, tt.line, tt.stdin, noAsker{})
-			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(clientResult{}), cmp.Comparer(sameError)); diff != "" {
-				t.Errorf("Run(%q) mismatch (-want +got):\n%s", tt.line, diff)
-			}
-		})
+	for _, relay := range []bool{false, true} {
+		c := tm.client
+		c.Relay = relay
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/relay=%v", tt.name, relay), func(t *testing.T) {
+				got := runClient(testContext(t), t, c, d, tt.line, tt.stdin, noAsker{})
+				if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(clientResult{}), cmp.Comparer(sameError)); diff != "" {
+					t.Errorf("Run(%q) mismatch (-want +got):\n%s", tt.line, diff)
+				}
+			})
+		}
 	}
 	if n := srv.Accepted(); n != 1 {
-		t.Errorf("server accepted %d connections for %d sequential commands, want 1", n, len(tests))
+		t.Errorf("server accepted %d connections for %d sequential commands, want 1", n, 2*len(tests))
 	}
 }
 

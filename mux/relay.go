@@ -151,6 +151,16 @@ func (s *streamBuffer) fail(err error) {
 	s.notify()
 }
 
+// abort drops the buffered bytes and ends reads with err at once.
+func (s *streamBuffer) abort(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf = nil
+	s.err = err
+	s.eof = false
+	s.notify()
+}
+
 func (s *streamBuffer) Read(p []byte) (int, error) {
 	s.mu.Lock()
 	for len(s.buf) == 0 {

@@ -84,6 +84,9 @@ package main
 // asks its master to exit, and any process whose command line still
 // mentions $WORK is killed and logged ("cleanup: killed leftover process").
 //
+// TestScriptsRelay runs the scripts in relayScripts again with
+// GITSSH_RELAY=1 (condition [relay]): every client relays its stdio.
+//
 // GITSSH_E2E_REFERENCE=/usr/bin/ssh makes the gitssh command exec that
 // program instead, as "gitssh" and with "-F $HOME/.ssh/config" unless -F is
 // given (OpenSSH finds ~ through the password database, not $HOME): the
@@ -155,19 +158,52 @@ func tcpcatMain() {
 }
 
 func TestScripts(t *testing.T) {
+	testscript.Run(t, scriptParams(t, false))
+}
+
+// relayScripts run a second time with GITSSH_RELAY=1, so that the relay,
+// which Windows uses for every command, runs against the real sshd in CI.
+var relayScripts = []string{
+	"stream_256mib", "git_clone_fetch_push", "exit_status", "mux_master_killed",
+	"mux_maxsessions1", "passphrase_askpass", "relay",
+}
+
+func TestScriptsRelay(t *testing.T) {
+	if os.Getenv(referenceEnv) != "" {
+		t.Skip("the relay is gitssh's own: nothing to compare with OpenSSH")
+	}
+	p := scriptParams(t, true)
+	p.Dir = ""
+	for _, name := range relayScripts {
+		p.Files = append(p.Files, filepath.Join("testdata", name+".txtar"))
+	}
+	testscript.Run(t, p)
+}
+
+// scriptParams runs the scripts in testdata; with relay, every gitssh
+// client relays its stdio through the master instead of passing them.
+func scriptParams(t *testing.T, relay bool) testscript.Params {
 	tools := []string{"sshd", "ssh-keygen", "ssh-agent", "ssh-add", "git", "haproxy"}
 	if os.Getenv(referenceEnv) != "" {
 		tools = append(tools, "ssh") // OpenSSH's ProxyJump runs ssh
 	}
 	testworld.RequireTools(t, tools...)
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata",
-		Setup:               setup,
+	return testscript.Params{
+		Dir: "testdata",
+		Setup: func(env *testscript.Env) error {
+			if relay {
+				env.Setenv("GITSSH_RELAY", "1")
+			}
+			return setup(env)
+		},
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		Condition: func(cond string) (bool, error) {
-			if cond == "reference" {
+			switch cond {
+			case "reference":
 				return os.Getenv(referenceEnv) != "", nil
+			case "relay":
+				return relay, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -188,7 +224,7 @@ func TestScripts(t *testing.T) {
 			"elapsed":    cmdElapsed,
 			"bgpid":      cmdBgPid,
 		},
-	})
+	}
 }
 
 // scriptState is what the custom commands of one script share.

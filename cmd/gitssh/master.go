@@ -68,6 +68,9 @@ func viaMaster(ctx context.Context, u *ui, env map[string]string, req mux.Reques
 			return status, true
 		case errors.Is(err, context.Canceled):
 			return mux.ExitStatusLost, true
+		case errors.Is(err, mux.ErrMasterSilent):
+			u.Debugf("master at %s: %v", client.SocketPath, err)
+			return 0, false
 		case errors.Is(err, mux.ErrMasterUnavailable):
 			u.Debugf("no master at %s: %v", client.SocketPath, err)
 		case isVersionMismatch(err):
