@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -354,49 +355,60 @@ func TestMasterRelaysPrompts(t *testing.T) {
 	}
 }
 
-// fakeOldMaster serves a control socket as a master of protocol version
-// protocolVersion+1 would: it answers a hello with its own and a control
-// request with an OK reply, and records the control commands it got.
-func fakeOldMaster(t *testing.T) (path string, commands func() []string) {
+// fakeMaster listens on a fresh control socket and serves each
+// connection with serve, until the test ends.
+func fakeMaster(t *testing.T, serve func(net.Conn)) (path string) {
 	t.Helper()
 	path = filepath.Join(shortTempDir(t), "s")
 	ln, err := listenControl(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var got []string
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Go(func() {
 		for {
-			uc, err := ln.Accept()
+			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
 			wg.Go(func() {
-				cc := newControlConn(uc)
-				defer cc.close()
-				if cc.writeMsg(msgHello, hello{Version: protocolVersion + 1, Program: "gitssh old"}) != nil {
-					return
-				}
-				if _, _, _, err := cc.readMsg(); err != nil { // the client's hello
-					return
-				}
-				typ, body, files, err := cc.readMsg()
-				dropFiles(files)
-				if err != nil || typ != msgControl {
-					return
-				}
-				var req controlReq
-				json.Unmarshal(body, &req)
-				mu.Lock()
-				got = append(got, req.Command)
-				mu.Unlock()
-				// What a master of protocol version 1 answers.
-				cc.writeMsg(msgControlReply, json.RawMessage(`{"ok":true,"text":"Stop listening request sent."}`))
+				defer c.Close()
+				serve(c)
 			})
 		}
+	})
+	return path
+}
+
+// fakeOldMaster serves a control socket as a master of protocol version
+// protocolVersion+1 would: it answers a hello with its own and a control
+// request with an OK reply, and records the control commands it got.
+func fakeOldMaster(t *testing.T) (path string, commands func() []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []string
+	path = fakeMaster(t, func(c net.Conn) {
+		cc := newControlConn(c)
+		defer cc.close()
+		if cc.writeMsg(msgHello, hello{Version: protocolVersion + 1, Program: "gitssh old"}) != nil {
+			return
+		}
+		if _, _, _, err := cc.readMsg(); err != nil { // the client's hello
+			return
+		}
+		typ, body, files, err := cc.readMsg()
+		dropFiles(files)
+		if err != nil || typ != msgControl {
+			return
+		}
+		var req controlReq
+		json.Unmarshal(body, &req)
+		mu.Lock()
+		got = append(got, req.Command)
+		mu.Unlock()
+		// What a master of protocol version 1 answers.
+		cc.writeMsg(msgControlReply, json.RawMessage(`{"ok":true,"text":"Stop listening request sent."}`))
 	})
 	return path, func() []string {
 		mu.Lock()

@@ -7,7 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -92,29 +92,10 @@ func TestStreamBuffer(t *testing.T) {
 // wedged) is ErrMasterUnavailable, within the hello timeout, and nothing
 // is sent to it but the hello.
 func TestHelloTimeout(t *testing.T) {
-	path := filepath.Join(shortTempDir(t), "s")
-	ln, err := listenControl(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var received []byte
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				b, _ := io.ReadAll(c) // never answers
-				mu.Lock()
-				received = append(received, b...)
-				mu.Unlock()
-			})
-		}
+	gone := make(chan []byte, 1)
+	path := fakeMaster(t, func(c net.Conn) {
+		b, _ := io.ReadAll(c) // never answers
+		gone <- b
 	})
 	c := Client{SocketPath: path, Version: "v", HelloTimeout: 200 * time.Millisecond}
 	d := config.Destination{Alias: "example", HostName: "example.com", Port: 22}
@@ -122,8 +103,7 @@ func TestHelloTimeout(t *testing.T) {
 	if !errors.Is(got.err, ErrMasterUnavailable) {
 		t.Fatalf("Run against a silent master = %d, %v; want ErrMasterUnavailable", got.status, got.err)
 	}
-	ln.Close()
-	wg.Wait()
+	received := <-gone // the client closed its connection
 	if typ, _, n, _ := readFrame(received); n != len(received) || typ != msgHello {
 		t.Errorf("the silent master received %q; want only a hello", received)
 	}
