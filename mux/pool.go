@@ -3,18 +3,15 @@ package mux
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gitssh/gitssh/config"
 	"github.com/gitssh/gitssh/dial"
-	"github.com/gitssh/gitssh/keepalive"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -74,7 +71,11 @@ type pool struct {
 	ctx    context.Context // the master's: connections outlive requests
 	wg     *sync.WaitGroup // the master's: every goroutine started here
 
-	mu      sync.Mutex // guards the fields that follow
+	// mu guards the fields that follow, and every pooledConn's fields.
+	// Lock order: Master.mu → pool.mu → limitStore.mu (the master's
+	// reaper holds its mu across closeIdle; a pool reads and changes the
+	// limits with its own held, and never writes the file then).
+	mu      sync.Mutex
 	conns   []*pooledConn
 	nextID  int
 	dialing int           // dials in flight
@@ -93,24 +94,13 @@ type pool struct {
 // pooledConn is one connection of a pool and what is known about it.
 type pooledConn struct {
 	*conn
-	id   int
-	open int // channels open now
-	used int // channels opened over its life
-	// ends are when its last channels ended, newest last; rtt is the
-	// channel-open round trip, smoothed. A server may count a channel for
-	// about a round trip after it ended (sshd frees a session's slot only
-	// in the main-loop pass after the close), which openFailed allows for.
-	ends     []time.Time
-	rtt      time.Duration
-	settling bool      // a round trip after a refusal is in flight: take no channel
-	settled  time.Time // when the last such round trip came back
-	// unsure counts refusals in a row with nothing open: a server that
-	// does not reuse connections, or one still freeing a closed channel
-	// (sshd, under load, for longer than a round trip).
-	unsure  int
-	limit   int       // channels it may carry at once; 0: not known
-	retired bool      // takes no new channels (the server refused reuse)
-	idle    time.Time // when open last dropped to 0
+	id       int
+	open     int       // channels open now
+	used     int       // channels opened over its life
+	refusals refusals  // what its opens and refusals showed
+	limit    int       // channels it may carry at once; 0: not known
+	retired  bool      // takes no new channels (the server refused reuse)
+	idle     time.Time // when open last dropped to 0
 }
 
 // PoolStats is what -O status shows for one destination.
@@ -241,7 +231,7 @@ func (p *pool) pick() *pooledConn {
 			// instead of collecting refusals on the first one.
 			limit = p.cfg.GuessChannels
 		}
-		if pc.retired || pc.settling || pc.open >= limit {
+		if pc.retired || pc.refusals.settling || pc.open >= limit {
 			continue
 		}
 		if best == nil || pc.open < best.open {
@@ -275,7 +265,7 @@ func (p *pool) maybeDial(reqCtx context.Context, req *waiter, opts dial.Options)
 		return
 	}
 	for _, pc := range p.conns {
-		if pc.settling && (pc.limit == 0 || pc.open < pc.limit) {
+		if pc.refusals.settling && (pc.limit == 0 || pc.open < pc.limit) {
 			return // it takes channels again in a round trip
 		}
 	}
@@ -349,10 +339,7 @@ func (p *pool) release(pc *pooledConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pc.open--
-	pc.ends = append(pc.ends, time.Now())
-	if len(pc.ends) > maxEnds {
-		pc.ends = append(pc.ends[:0], pc.ends[len(pc.ends)-maxEnds:]...)
-	}
+	pc.refusals.ended(time.Now())
 	if pc.open == 0 {
 		pc.idle = time.Now()
 	}
@@ -372,127 +359,18 @@ func (p *pool) release(pc *pooledConn) {
 	p.broadcast()
 }
 
-// maxEnds bounds the channel end times a connection keeps.
-const maxEnds = 64
-
-// observeRTT folds one channel-open round trip into pc's estimate: a
-// channel opened.
-func (p *pool) observeRTT(pc *pooledConn, rtt time.Duration) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	pc.unsure = 0
-	if pc.rtt == 0 {
-		pc.rtt = rtt
-	} else {
-		pc.rtt = (7*pc.rtt + rtt) / 8
-	}
-}
-
-// openFailed learns from a channel the server would not open on pc.
-//
-// What the server had open when it decided is counted generously: the
-// channels open now, and those that ended since the slot was reserved or a
-// little before (opens reach the server in no set order), unless a round
-// trip since has shown them gone. The count is an upper bound of the
-// server's, so the smallest one seen is the limit.
-//
-// A refusal with nothing open proves little at first: sshd keeps counting
-// a closed session until its main loop has freed it, which under load
-// takes longer than a round trip. The connection is tried again after a
-// pause, and only refusals in a row make it a server that does not reuse
-// connections.
-func (p *pool) openFailed(pc *pooledConn, reserved time.Time, oe *openError) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	pc.open--
-	pc.used--
-	others := pc.open
-	since := reserved.Add(-2*pc.rtt - 5*time.Millisecond)
-	if pc.settled.After(since) {
-		since = pc.settled
-	}
-	for _, t := range pc.ends {
-		if t.After(since) {
-			others++
-		}
-	}
-	defer p.broadcast()
-	if _, ok := errors.AsType[*ChannelRefusedError](oe.err); !ok {
-		// Not a refusal: the connection itself is broken.
-		p.log.Info("channel open failed, dropping connection", "conn", pc.id, "err", oe.err)
-		pc.retired = true
-		if pc.open == 0 {
-			p.closeConn(pc)
-		}
-		return
-	}
-	p.stats.Refusals++
-	if pc.open == 0 && pc.used > 0 && pc.unsure < unsureRefusals {
-		pc.unsure++
-		p.log.Debug("channel refused with nothing open; trying again after a pause", "conn", pc.id, "times", pc.unsure)
-		p.settle(pc, time.Duration(pc.unsure*pc.unsure)*10*time.Millisecond)
-		return
-	}
-	if pc.open == 0 {
-		// Nothing else was open, yet it refuses: after a first channel,
-		// channels are not reused here; on a fresh connection, it takes
-		// none at all (and another connection is the only hope).
-		pc.retired = true
-		if pc.used > 0 {
-			p.log.Info("server refuses channel reuse", "conn", pc.id, "refusals", pc.unsure+1)
-			p.remember(func(l *serverLimits) { l.NoReuse = true })
-		} else {
-			p.log.Info("server refused the first channel of a connection", "conn", pc.id)
-		}
-		p.closeConn(pc)
-		return
-	}
-	limit := others
-	pc.limit = limit
-	p.log.Info("server refused a channel, learned limit", "conn", pc.id, "limit", limit)
-	p.remember(func(l *serverLimits) {
-		if l.Channels == 0 || limit < l.Channels {
-			l.Channels = limit
-		}
-	})
-	p.settle(pc, 0)
-}
-
-// unsureRefusals is how many refusals in a row with nothing open are taken
-// for a server still freeing channels, before it is taken for one that
-// does not reuse connections.
-const unsureRefusals = 3
-
-// settle keeps pc from new channels for pause and then one round trip, so
-// that the server has freed what it still counted when it refused. p.mu
-// must be held.
-func (p *pool) settle(pc *pooledConn, pause time.Duration) {
-	if pc.settling {
-		return
-	}
-	pc.settling = true
+// remember records what was learned about the server and saves it in a
+// goroutine of its own: the file is not written with p.mu held. p.mu must
+// be held.
+func (p *pool) remember(change func(*serverLimits)) {
+	p.limits.learn(p.server, change)
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		select {
-		case <-time.After(pause):
-		case <-pc.done:
+		if err := p.limits.save(); err != nil {
+			p.log.Warn("cannot save server limits", "err", err)
 		}
-		_, _, err := pc.client.SendRequest(keepalive.RequestName, true, nil)
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		pc.settling, pc.settled = false, time.Now()
-		if err != nil {
-			pc.retired = true
-		}
-		p.broadcast()
 	}()
-}
-
-func (p *pool) remember(change func(*serverLimits)) {
-	if err := p.limits.learn(p.server, change); err != nil {
-		p.log.Warn("cannot save server limits", "err", err)
-	}
 }
 
 // dropDead forgets connections that have ended. p.mu must be held.
@@ -567,64 +445,6 @@ func (p *pool) snapshot() PoolStats {
 	l := p.limits.get(p.server)
 	s.Limit, s.NoReuse = l.Channels, l.NoReuse
 	return s
-}
-
-// countingWriter counts the bytes written through it.
-type countingWriter struct {
-	w io.Writer
-	n atomic.Int64
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// countingReader counts the bytes read through it and keeps the reader's
-// SetReadDeadline, which runSession uses to end a blocked read.
-type countingReader struct {
-	r io.Reader
-	n atomic.Int64
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	if c.r == nil {
-		return 0, io.EOF
-	}
-	n, err := c.r.Read(b)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-func (c *countingReader) SetReadDeadline(t time.Time) error {
-	if d, ok := c.r.(interface{ SetReadDeadline(time.Time) error }); ok {
-		return d.SetReadDeadline(t)
-	}
-	return errors.ErrUnsupported
-}
-
-// askRecorder notes whether the user declined a question (the Prompter
-// failed), which makes a failed dial the asking request's own failure.
-type askRecorder struct {
-	dial.Prompter
-	declined atomic.Bool
-}
-
-func (a *askRecorder) Secret(prompt string) (string, error) {
-	s, err := a.Prompter.Secret(prompt)
-	if err != nil {
-		a.declined.Store(true)
-	}
-	return s, err
-}
-
-func (a *askRecorder) Confirm(prompt string) (string, error) {
-	s, err := a.Prompter.Confirm(prompt)
-	if err != nil {
-		a.declined.Store(true)
-	}
-	return s, err
 }
 
 // notStartedError is a command that failed before a channel was opened for
