@@ -60,9 +60,13 @@ func (c PoolConfig) withDefaults() PoolConfig {
 
 // pool holds the connections to one destination and puts each command on
 // the least-loaded one that can take it.
+//
+// Every request of a pool has the same key, so everything in the key is
+// the same for all; what is not in the key (HashKnownHosts,
+// ConnectTimeout, LogLevel, ...) is taken from the request that a dial is
+// made for.
 type pool struct {
 	key    string
-	dest   config.Destination
 	server string // host:port, the key of what is learned
 	cfg    PoolConfig
 	dialFn DialFunc
@@ -78,10 +82,11 @@ type pool struct {
 	mu      sync.Mutex
 	conns   []*pooledConn
 	nextID  int
-	dialing int           // dials in flight
-	waiting int           // requests waiting for a channel slot
-	changed chan struct{} // closed and replaced whenever a slot may have freed
-	failGen int           // bumped when a dial fails with nothing else left
+	dialing int                  // dials in flight
+	asking  int                  // of which waiting for a user's answer
+	waiters map[*waiter]struct{} // requests waiting for a channel slot
+	changed chan struct{}        // closed and replaced whenever a slot may have freed
+	failGen int                  // bumped when a dial fails with nothing else left
 	failErr error
 	// ownFail holds the failures of dials whose requester alone is to
 	// blame (it left, or its user declined a question): they go to that
@@ -123,7 +128,6 @@ type PoolStats struct {
 func newPool(ctx context.Context, wg *sync.WaitGroup, key string, d config.Destination, cfg PoolConfig, dialFn DialFunc, limits *limitStore, log *slog.Logger) *pool {
 	return &pool{
 		key:     key,
-		dest:    d,
 		server:  net.JoinHostPort(d.HostName, strconv.Itoa(d.Port)),
 		cfg:     cfg.withDefaults(),
 		dialFn:  dialFn,
@@ -132,6 +136,7 @@ func newPool(ctx context.Context, wg *sync.WaitGroup, key string, d config.Desti
 		ctx:     ctx,
 		wg:      wg,
 		changed: make(chan struct{}),
+		waiters: make(map[*waiter]struct{}),
 		stats:   PoolStats{Destination: d.User + "@" + d.Alias, Key: key, Since: time.Now()},
 	}
 }
@@ -145,12 +150,14 @@ func (p *pool) broadcast() {
 // run runs cmd on a channel of one of the pool's connections. A channel the
 // server refuses is retried on another connection, silently; a command that
 // has started is never run twice.
-func (p *pool) run(ctx context.Context, cmd Command, opts dial.Options) (int, error) {
+//
+// A connection that has to be dialled for it is dialled with d and opts.
+func (p *pool) run(ctx context.Context, d config.Destination, cmd Command, opts dial.Options) (int, error) {
 	p.mu.Lock()
 	p.stats.Commands++
 	p.mu.Unlock()
 	for attempt := 0; ; attempt++ {
-		pc, reserved, err := p.acquire(ctx, opts)
+		pc, reserved, err := p.acquire(ctx, d, opts)
 		if err != nil {
 			return ExitStatusLost, &notStartedError{err}
 		}
@@ -177,20 +184,27 @@ func (p *pool) run(ctx context.Context, cmd Command, opts dial.Options) (int, er
 	}
 }
 
-// waiter is one request waiting in acquire, told apart by its address (so
-// it must not be zero-sized: those may all share one).
-type waiter struct{ _ byte }
+// waiter is one request waiting in acquire, and what a dial made for it
+// dials and asks its user with.
+type waiter struct {
+	ctx  context.Context
+	dest config.Destination
+	opts dial.Options
+	// asking counts its dials that wait for its user's answer: they carry
+	// no one else until it comes. Guarded by the pool's mu.
+	asking int
+}
 
 // acquire reserves a channel slot on the least-loaded live connection that
-// can take one, dialling new connections when all are full. reserved is
-// when the slot was taken, for openFailed.
-func (p *pool) acquire(ctx context.Context, opts dial.Options) (pc *pooledConn, reserved time.Time, err error) {
+// can take one, dialling new connections (with d and opts) when all are
+// full. reserved is when the slot was taken, for openFailed.
+func (p *pool) acquire(ctx context.Context, d config.Destination, opts dial.Options) (pc *pooledConn, reserved time.Time, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.waiting++
-	defer func() { p.waiting-- }()
 	gen := p.failGen
-	me := &waiter{}
+	me := &waiter{ctx: ctx, dest: d, opts: opts}
+	p.waiters[me] = struct{}{}
+	defer delete(p.waiters, me)
 	defer delete(p.ownFail, me)
 	for {
 		p.dropDead()
@@ -206,7 +220,7 @@ func (p *pool) acquire(ctx context.Context, opts dial.Options) (pc *pooledConn, 
 		if p.failGen != gen && len(p.conns) == 0 && p.dialing == 0 {
 			return nil, time.Time{}, p.failErr
 		}
-		p.maybeDial(ctx, me, opts)
+		p.maybeDial(me)
 		ch := p.changed
 		p.mu.Unlock()
 		select {
@@ -253,15 +267,28 @@ func (p *pool) channelsPerConn() int {
 	return p.cfg.GuessChannels
 }
 
-// maybeDial starts a dial when the waiting requests exceed what the dials
-// in flight are expected to carry, within the pool's bounds. The dial asks
-// the user, if it must, through the requester's opts; if that requester is
-// gone (reqCtx done) or its user declined a question when the dial fails,
-// the failure is the requester's alone and the other waiters dial again,
-// each asking its own user, as separate ssh processes would. p.mu must be
-// held.
-func (p *pool) maybeDial(reqCtx context.Context, req *waiter, opts dial.Options) {
-	if p.waiting <= p.dialing*p.channelsPerConn() {
+// maybeDial starts a dial for req when the waiting requests exceed what
+// the dials in flight are expected to carry, within the pool's bounds. The
+// dial asks the user, if it must, through req's opts; if req is gone
+// (its ctx done) or its user declined a question when the dial fails, the
+// failure is req's alone and the other waiters dial again, each asking its
+// own user, as separate ssh processes would.
+//
+// A dial waiting for its user's answer may wait forever (a terminal nobody
+// watches): until the answer comes it carries only its requester, and the
+// other waiters dial on their own. A requester whose user is being asked
+// starts no other dial (one question at a time). p.mu must be held.
+func (p *pool) maybeDial(req *waiter) {
+	if req.asking > 0 {
+		return
+	}
+	waiting := 0
+	for w := range p.waiters {
+		if w.asking == 0 {
+			waiting++
+		}
+	}
+	if waiting <= (p.dialing-p.asking)*p.channelsPerConn() {
 		return
 	}
 	for _, pc := range p.conns {
@@ -275,20 +302,21 @@ func (p *pool) maybeDial(reqCtx context.Context, req *waiter, opts dial.Options)
 	p.dialing++
 	p.stats.Dials++
 	p.wg.Add(1)
-	asked := &askRecorder{Prompter: opts.Prompter}
+	opts := req.opts
+	asked := &askRecorder{Prompter: opts.Prompter, asking: func(on bool) { p.askingChanged(req, on) }}
 	if opts.Prompter != nil {
 		opts.Prompter = asked
 	}
 	go func() {
 		defer p.wg.Done()
-		c, err := p.dialWithRetry(opts)
+		c, err := p.dialWithRetry(req.dest, opts)
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		p.dialing--
 		if err != nil {
 			p.stats.DialErrors++
 			p.log.Warn("dial failed", "err", err)
-			if reqCtx.Err() != nil || asked.declined.Load() {
+			if req.ctx.Err() != nil || asked.declined.Load() {
 				if p.ownFail == nil {
 					p.ownFail = make(map[*waiter]error)
 				}
@@ -308,14 +336,29 @@ func (p *pool) maybeDial(reqCtx context.Context, req *waiter, opts dial.Options)
 	}()
 }
 
-// dialWithRetry dials, retrying with backoff a handshake the server broke
+// askingChanged notes that a dial for req started (on) or stopped waiting
+// for its user's answer, and wakes the waiters: what the dials in flight
+// carry has changed.
+func (p *pool) askingChanged(req *waiter, on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := -1
+	if on {
+		n = 1
+	}
+	p.asking += n
+	req.asking += n
+	p.broadcast()
+}
+
+// dialWithRetry dials d, retrying with backoff a handshake the server broke
 // off before key exchange: that is what servers do to bursts of new
 // connections (OpenSSH's MaxStartups, dropbear's per-address limit), and
 // nothing was sent that a retry could repeat.
-func (p *pool) dialWithRetry(opts dial.Options) (*conn, error) {
+func (p *pool) dialWithRetry(d config.Destination, opts dial.Options) (*conn, error) {
 	wait := p.cfg.Backoff
 	for attempt := 1; ; attempt++ {
-		c, err := dialConn(p.ctx, p.dialFn, p.dest, opts)
+		c, err := dialConn(p.ctx, p.dialFn, d, opts)
 		if err == nil {
 			return c, nil
 		}
@@ -420,7 +463,7 @@ func (p *pool) closeIdle(persist time.Duration, now time.Time) (empty bool) {
 			p.closeConn(pc)
 		}
 	}
-	return persist > 0 && len(p.conns) == 0 && p.dialing == 0 && p.waiting == 0 && now.Sub(p.lastUsed) >= persist
+	return persist > 0 && len(p.conns) == 0 && p.dialing == 0 && len(p.waiters) == 0 && now.Sub(p.lastUsed) >= persist
 }
 
 // closeAll closes every connection, for the master's exit.

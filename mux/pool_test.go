@@ -23,10 +23,16 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
+// testPool is a pool and the Destination its commands are run with.
+type testPool struct {
+	*pool
+	dest config.Destination
+}
+
 // newTestPool returns a pool for srv that dials with dialFn (sshtestDialer
 // if nil). Its connections are closed, and its goroutines have ended, when
 // the test ends.
-func newTestPool(t *testing.T, srv *sshtest.Server, dialFn DialFunc, limits *limitStore, cfg PoolConfig) *pool {
+func newTestPool(t *testing.T, srv *sshtest.Server, dialFn DialFunc, limits *limitStore, cfg PoolConfig) *testPool {
 	t.Helper()
 	if dialFn == nil {
 		dialFn = sshtestDialer(t, srv)
@@ -36,13 +42,14 @@ func newTestPool(t *testing.T, srv *sshtest.Server, dialFn DialFunc, limits *lim
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	p := newPool(ctx, &wg, "test", sshtestDest(t, srv), cfg, dialFn, limits, slog.New(slog.DiscardHandler))
+	d := sshtestDest(t, srv)
+	p := newPool(ctx, &wg, "test", d, cfg, dialFn, limits, slog.New(slog.DiscardHandler))
 	t.Cleanup(func() {
 		cancel()
 		p.closeAll()
 		wg.Wait()
 	})
-	return p
+	return &testPool{pool: p, dest: d}
 }
 
 // poolResult is one command's outcome through a pool.
@@ -52,15 +59,15 @@ type poolResult struct {
 	stdout string
 }
 
-func runInPool(ctx context.Context, p *pool, line string) poolResult {
+func runInPool(ctx context.Context, p *testPool, line string) poolResult {
 	var stdout bytes.Buffer
-	status, err := p.run(ctx, Command{Line: line, Stdout: &stdout, Stderr: io.Discard}, dial.Options{})
+	status, err := p.run(ctx, p.dest, Command{Line: line, Stdout: &stdout, Stderr: io.Discard}, dial.Options{})
 	return poolResult{status: status, err: err, stdout: stdout.String()}
 }
 
 // runBurst runs n copies of line through p at once and returns their
 // results.
-func runBurst(ctx context.Context, p *pool, n int, line string) []poolResult {
+func runBurst(ctx context.Context, p *testPool, n int, line string) []poolResult {
 	results := make([]poolResult, n)
 	var wg sync.WaitGroup
 	for i := range results {
@@ -334,7 +341,7 @@ func TestPoolAuthErrorFailsEveryWaiter(t *testing.T) {
 	waitFor(t, "both commands to wait for the dial", func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		return p.waiting == 2
+		return len(p.waiters) == 2
 	})
 	close(proceed)
 	wg.Wait()
@@ -371,7 +378,7 @@ func TestPoolWaitCancelled(t *testing.T) {
 	waitFor(t, "the second command to wait for a slot", func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		return p.waiting == 1
+		return len(p.waiters) == 1
 	})
 	cancel()
 	stopHold()
@@ -396,7 +403,7 @@ func TestPoolCountsBytes(t *testing.T) {
 	ctx := testContext(t)
 	in := bytes.Repeat([]byte("x"), 1000)
 	var out bytes.Buffer
-	status, err := p.run(ctx, Command{Line: "cat", Stdin: bytes.NewReader(in), Stdout: &out, Stderr: io.Discard}, dial.Options{})
+	status, err := p.run(ctx, p.dest, Command{Line: "cat", Stdin: bytes.NewReader(in), Stdout: &out, Stderr: io.Discard}, dial.Options{})
 	if status != 0 || err != nil || out.Len() != len(in) {
 		t.Fatalf("cat = %d, %v, %d bytes; want 0, nil, %d bytes", status, err, out.Len(), len(in))
 	}
@@ -437,11 +444,11 @@ func TestPoolLearnsFromRefusalRaces(t *testing.T) {
 			p := newTestPool(t, srv, nil, limits, PoolConfig{})
 			ctx := testContext(t)
 
-			first, firstMark, err := p.acquire(ctx, dial.Options{})
+			first, firstMark, err := p.acquire(ctx, p.dest, dial.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			second, secondMark, err := p.acquire(ctx, dial.Options{})
+			second, secondMark, err := p.acquire(ctx, p.dest, dial.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
