@@ -4,6 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -22,9 +26,28 @@ type serverLimits struct {
 	Learned time.Time `json:"learned"`
 }
 
+// maxChannels bounds a learned channel limit. A file that says more (or
+// less than zero) is not to be trusted: no server counts that high, and a
+// negative limit would make every connection full.
+const maxChannels = 1024
+
+// maxLimitsFile bounds the size of the limits file that is read: a few
+// dozen bytes per server.
+const maxLimitsFile = 1 << 20
+
+// invalid reports what makes no sense in l, or "".
+func (l serverLimits) invalid() string {
+	if l.Channels < 0 || l.Channels > maxChannels {
+		return fmt.Sprintf("channels %d not in 0..%d", l.Channels, maxChannels)
+	}
+	return ""
+}
+
 // limitStore keeps serverLimits per server ("host:port") in a JSON file.
 // A missing or unreadable file is an empty store: what was learned once can
-// be learned again.
+// be learned again. The file is not trusted: one larger than 1 MiB, or not
+// JSON, is ignored, and so is every entry that makes no sense, each with a
+// log line.
 //
 // learn changes the store in memory only, so that a pool may call it with
 // its own lock held; save writes the file, and is called with no pool's
@@ -48,19 +71,56 @@ type limitStore struct {
 	saved   int // of which the file holds all up to here
 }
 
-func loadLimits(path string) *limitStore {
+// loadLimits reads the store at path ("": in memory only), logging to log
+// what it ignores.
+func loadLimits(path string, log *slog.Logger) *limitStore {
 	s := &limitStore{path: path, writeFile: writeFileAtomic, limits: make(map[string]serverLimits)}
 	if path == "" {
 		return s
 	}
-	b, err := os.ReadFile(path)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	read, err := readLimits(path)
 	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("ignoring the server limits file", "path", path, "err", err)
+		}
 		return s
 	}
-	if err := json.Unmarshal(b, &s.limits); err != nil || s.limits == nil {
-		s.limits = make(map[string]serverLimits)
+	for server, l := range read {
+		if _, _, err := net.SplitHostPort(server); err != nil {
+			log.Warn("ignoring server limits", "path", path, "server", server, "err", err)
+			continue
+		}
+		if why := l.invalid(); why != "" {
+			log.Warn("ignoring server limits", "path", path, "server", server, "err", why)
+			continue
+		}
+		s.limits[server] = l
 	}
 	return s
+}
+
+// readLimits reads and decodes the file at path, up to maxLimitsFile bytes.
+func readLimits(path string) (map[string]serverLimits, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxLimitsFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxLimitsFile {
+		return nil, fmt.Errorf("larger than %d bytes", maxLimitsFile)
+	}
+	var limits map[string]serverLimits
+	if err := json.Unmarshal(b, &limits); err != nil {
+		return nil, err
+	}
+	return limits, nil
 }
 
 func (s *limitStore) get(server string) serverLimits {

@@ -38,7 +38,7 @@ func newTestPool(t *testing.T, srv *sshtest.Server, dialFn DialFunc, limits *lim
 		dialFn = sshtestDialer(t, srv)
 	}
 	if limits == nil {
-		limits = loadLimits("")
+		limits = loadLimits("", nil)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -96,7 +96,7 @@ func TestPoolLearnsChannelLimit(t *testing.T) {
 	)
 	srv := sshtest.NewServer(t, sshtest.Options{MaxChannelsPerConn: 1})
 	path := filepath.Join(t.TempDir(), "limits.json")
-	p := newTestPool(t, srv, nil, loadLimits(path), PoolConfig{})
+	p := newTestPool(t, srv, nil, loadLimits(path, nil), PoolConfig{})
 
 	checkAllSucceeded(t, line, runBurst(testContext(t), p, n, line))
 	if got := len(srv.Execs()); got != n {
@@ -109,7 +109,7 @@ func TestPoolLearnsChannelLimit(t *testing.T) {
 	if err := p.limits.save(); err != nil { // waits for a save in flight
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(serverLimits{Channels: 1}, loadLimits(path).get(server), ignoreLearned); diff != "" {
+	if diff := cmp.Diff(serverLimits{Channels: 1}, loadLimits(path, nil).get(server), ignoreLearned); diff != "" {
 		t.Errorf("limits file for %s mismatch (-want +got):\n%s", server, diff)
 	}
 	st := p.snapshot()
@@ -127,7 +127,7 @@ func TestPoolLearnsChannelLimit(t *testing.T) {
 
 	t.Run("a new pool starts with what was learned", func(t *testing.T) {
 		refused := srv.Refused()
-		p2 := newTestPool(t, srv, nil, loadLimits(path), PoolConfig{})
+		p2 := newTestPool(t, srv, nil, loadLimits(path, nil), PoolConfig{})
 		checkAllSucceeded(t, line, runBurst(testContext(t), p2, n, line))
 		if got := srv.Refused() - refused; got != 0 {
 			t.Errorf("server refused %d channels of a pool that knew the limit, want 0", got)
@@ -168,7 +168,7 @@ func TestPoolStaysWithinLimit(t *testing.T) {
 func TestPoolLearnsNoReuse(t *testing.T) {
 	const n = 5
 	srv := sshtest.NewServer(t, sshtest.Options{NoReuseAfterClose: true})
-	limits := loadLimits(filepath.Join(t.TempDir(), "limits.json"))
+	limits := loadLimits(filepath.Join(t.TempDir(), "limits.json"), nil)
 	p := newTestPool(t, srv, nil, limits, PoolConfig{})
 	ctx := testContext(t)
 	for i := range n {
@@ -361,7 +361,7 @@ func TestPoolAuthErrorFailsEveryWaiter(t *testing.T) {
 
 func TestPoolWaitCancelled(t *testing.T) {
 	srv := sshtest.NewServer(t, sshtest.Options{MaxChannelsPerConn: 1})
-	limits := loadLimits("")
+	limits := loadLimits("", nil)
 	p := newTestPool(t, srv, nil, limits, PoolConfig{MaxConns: 1})
 	limits.learn(p.server, func(l *serverLimits) { l.Channels = 1 })
 
@@ -440,7 +440,7 @@ func TestPoolLearnsFromRefusalRaces(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := sshtest.NewServer(t, sshtest.Options{MaxChannelsPerConn: 1})
-			limits := loadLimits("")
+			limits := loadLimits("", nil)
 			p := newTestPool(t, srv, nil, limits, PoolConfig{})
 			ctx := testContext(t)
 
