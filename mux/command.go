@@ -141,7 +141,7 @@ func (m *Master) runCommand(ctx context.Context, wg *sync.WaitGroup, cc *control
 	// A client that gave up (^C, a timeout) while its command waited for
 	// a channel must not find it run after all.
 	cmd.mayStart = func() bool { return ctx.Err() == nil && !peerGone(cc.conn) }
-	status, err := m.poolFor(wg, req).run(ctx, cmd, req.dialOptions(link.prompts, rep, proxyStderr))
+	status, err := m.poolFor(wg, req).run(ctx, req.Dest, cmd, req.dialOptions(link.prompts, rep, proxyStderr))
 
 	_, notStarted := errors.AsType[*notStartedError](err)
 	exiting := notStarted && m.ctx.Err() != nil

@@ -86,7 +86,7 @@ func NewMaster(cfg MasterConfig) *Master {
 	return &Master{
 		cfg:      cfg,
 		log:      cfg.Logger,
-		limits:   loadLimits(cfg.LimitsFile),
+		limits:   loadLimits(cfg.LimitsFile, cfg.Logger),
 		start:    time.Now(),
 		pools:    make(map[string]*pool),
 		lastSeen: time.Now(),
