@@ -47,10 +47,18 @@ type ControlDirOptions struct {
 	// Override is the directory to use ($GITSSH_CONTROL_DIR). It must be
 	// absolute; missing parents are made. If empty, RuntimeDir decides.
 	Override string
-	// RuntimeDir is the user's runtime directory ($XDG_RUNTIME_DIR). If it
-	// is an existing absolute directory, <RuntimeDir>/gitssh is used;
-	// otherwise /tmp/gitssh-<UID>.
+	// RuntimeDir is the user's runtime directory ($XDG_RUNTIME_DIR; on
+	// Windows %LOCALAPPDATA%). If it is an existing absolute directory,
+	// <RuntimeDir>/gitssh is used; otherwise TempDir decides.
 	RuntimeDir string
+	// TempDir is a temporary directory of the user's own ($TMPDIR on
+	// macOS, a per-user directory under /var/folders). If it is an
+	// existing absolute directory and <TempDir>/gitssh leaves room for the
+	// socket's name (ErrSocketPathTooLong), that is used; otherwise
+	// /tmp/gitssh-<UID>. Leave it empty where $TMPDIR may be shared by
+	// every user, as /tmp often is on Linux: another user could make the
+	// directory first.
+	TempDir string
 	// UID is the user who must own the directory: os.Getuid() in
 	// production. Zero is root.
 	UID int
@@ -96,46 +104,13 @@ func controlDirPath(opts ControlDirOptions) (string, error) {
 			return filepath.Join(rt, "gitssh"), nil
 		}
 	}
-	return filepath.Join("/tmp", "gitssh-"+strconv.Itoa(opts.UID)), nil
-}
-
-// privateDir makes dir with mode 0700 if it does not exist, and checks
-// that it is a directory, not a symbolic link, owned by uid, mode 0700.
-func privateDir(dir string, uid int) error {
-	switch err := os.Mkdir(dir, 0o700); {
-	case err == nil:
-		// The umask may have taken bits away; put back exactly 0700.
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("mux: control directory: %w", err)
+	if td := opts.TempDir; td != "" && filepath.IsAbs(td) {
+		dir := filepath.Join(td, "gitssh")
+		if fi, err := os.Stat(td); err == nil && fi.IsDir() && checkSocketPath(SocketPath(dir)) == nil {
+			return dir, nil
 		}
-	case !errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("mux: control directory: %w", err)
 	}
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return fmt.Errorf("mux: control directory: %w", err)
-	}
-	unsafe := func(format string, args ...any) error {
-		return fmt.Errorf("%w %s: %s", ErrUnsafeControlDir, dir, fmt.Sprintf(format, args...))
-	}
-	switch {
-	case fi.Mode()&fs.ModeSymlink != 0:
-		return unsafe("is a symbolic link")
-	case !fi.IsDir():
-		return unsafe("is not a directory")
-	}
-	owner, err := fileOwner(fi)
-	if err != nil {
-		return fmt.Errorf("mux: control directory: %w", err)
-	}
-	if owner != uid {
-		return unsafe("is owned by uid %d, not %d", owner, uid)
-	}
-	const want = fs.ModeDir | 0o700
-	if got := fi.Mode() & (fs.ModeDir | fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky); got != want {
-		return unsafe("has mode %v, want %v", got, want)
-	}
-	return nil
+	return filepath.Join("/tmp", "gitssh-"+strconv.Itoa(opts.UID)), nil
 }
 
 // socketPath returns the control socket's path in dir.
