@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/user"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -141,6 +143,12 @@ func localEnv(env map[string]string) config.Env {
 	}
 	if e.LocalUser == "" {
 		e.LocalUser = env["LOGNAME"]
+	}
+	if runtime.GOOS == "windows" {
+		// Git for Windows sets HOME; cmd.exe and PowerShell leave it unset,
+		// and Windows has no uid to look the user up by.
+		e.Home = cmp.Or(e.Home, env["USERPROFILE"])
+		e.LocalUser = cmp.Or(e.LocalUser, env["USERNAME"])
 	}
 	if e.Home == "" || e.LocalUser == "" {
 		if u, err := user.LookupId(strconv.Itoa(e.UID)); err == nil {
