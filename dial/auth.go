@@ -173,9 +173,12 @@ func (a *authenticator) agentSigners() []ssh.Signer {
 		sock = a.authSock
 	}
 	if sock == "" {
+		sock = defaultAgent
+	}
+	if sock == "" {
 		return nil
 	}
-	nc, err := net.Dial("unix", sock)
+	nc, err := dialAgent(sock)
 	if err != nil {
 		a.debugf("agent %s: %v", sock, err)
 		return nil

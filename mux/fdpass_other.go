@@ -7,7 +7,6 @@ package mux
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"runtime"
 )
@@ -20,10 +19,6 @@ func rightsOOB([]*os.File) ([]byte, error) {
 
 func parseRights([]byte, int) ([]int, error) {
 	return nil, fmt.Errorf("receive file descriptors on %s: %w", runtime.GOOS, ErrNotImplemented)
-}
-
-func fileOwner(fs.FileInfo) (int, error) {
-	return -1, fmt.Errorf("file owner on %s: %w", runtime.GOOS, ErrNotImplemented)
 }
 
 // canPassFDs says descriptors cannot travel here: clients relay their

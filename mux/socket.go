@@ -43,10 +43,18 @@ type ControlDirOptions struct {
 	// Override is the directory to use ($GITSSH_CONTROL_DIR). It must be
 	// absolute; missing parents are made. If empty, RuntimeDir decides.
 	Override string
-	// RuntimeDir is the user's runtime directory ($XDG_RUNTIME_DIR). If it
-	// is an existing absolute directory, <RuntimeDir>/gitssh is used;
-	// otherwise /tmp/gitssh-<UID>.
+	// RuntimeDir is the user's runtime directory ($XDG_RUNTIME_DIR; on
+	// Windows %LOCALAPPDATA%). If it is an existing absolute directory,
+	// <RuntimeDir>/gitssh is used; otherwise TempDir decides.
 	RuntimeDir string
+	// TempDir is a temporary directory of the user's own ($TMPDIR on
+	// macOS, a per-user directory under /var/folders). If it is an
+	// existing absolute directory and <TempDir>/gitssh leaves room for the
+	// socket's name (ErrSocketPathTooLong), that is used; otherwise
+	// /tmp/gitssh-<UID>. Leave it empty where $TMPDIR may be shared by
+	// every user, as /tmp often is on Linux: another user could make the
+	// directory first.
+	TempDir string
 	// UID is the user who must own the directory: os.Getuid() in
 	// production. Zero is root.
 	UID int
@@ -90,6 +98,12 @@ func controlDirPath(opts ControlDirOptions) (string, error) {
 	if rt := opts.RuntimeDir; rt != "" && filepath.IsAbs(rt) {
 		if fi, err := os.Stat(rt); err == nil && fi.IsDir() {
 			return filepath.Join(rt, "gitssh"), nil
+		}
+	}
+	if td := opts.TempDir; td != "" && filepath.IsAbs(td) {
+		dir := filepath.Join(td, "gitssh")
+		if fi, err := os.Stat(td); err == nil && fi.IsDir() && checkSocketPath(SocketPath(dir)) == nil {
+			return dir, nil
 		}
 	}
 	return filepath.Join("/tmp", "gitssh-"+strconv.Itoa(opts.UID)), nil

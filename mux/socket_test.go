@@ -96,7 +96,7 @@ func TestControlDir(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "ctl")
+			dir := filepath.Join(shortTempDir(t), "ctl")
 			tt.setup(t, dir)
 			got, err := ControlDir(ControlDirOptions{Override: dir, UID: uid})
 			if !errors.Is(err, tt.wantErr) {
@@ -123,21 +123,21 @@ func TestControlDir(t *testing.T) {
 func TestControlDirUmask(t *testing.T) {
 	old := syscall.Umask(0o277) // would leave the directory 0500
 	defer syscall.Umask(old)
-	dir := filepath.Join(t.TempDir(), "ctl")
+	dir := filepath.Join(shortTempDir(t), "ctl")
 	if _, err := ControlDir(ControlDirOptions{Override: dir, UID: os.Getuid()}); err != nil {
 		t.Fatalf("ControlDir() with umask 0277: %v", err)
 	}
 }
 
 func TestControlDirMakesParents(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "a", "b", "ctl")
+	dir := filepath.Join(shortTempDir(t), "a", "b", "ctl")
 	if _, err := ControlDir(ControlDirOptions{Override: dir, UID: os.Getuid()}); err != nil {
 		t.Fatalf("ControlDir(%q): %v", dir, err)
 	}
 }
 
 func TestControlDirRuntimeDir(t *testing.T) {
-	rt := t.TempDir()
+	rt := shortTempDir(t)
 	got, err := ControlDir(ControlDirOptions{RuntimeDir: rt, UID: os.Getuid()})
 	if want := filepath.Join(rt, "gitssh"); err != nil || got != want {
 		t.Errorf("ControlDir() = %q, %v; want %q", got, err, want)

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 // End-to-end tests: testdata/*.txtar scripts run the real gitssh main()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,13 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/gitssh/gitssh/config"
 	"github.com/gitssh/gitssh/mux"
-	"golang.org/x/sys/unix"
 )
 
 // masterFlag is the hidden argument that makes gitssh the master:
@@ -28,16 +24,18 @@ const maxLogSize = 4 << 20
 
 // controlPaths locates the user's control directory, creating it if needed.
 func controlPaths(env map[string]string) (dir string, err error) {
+	runtimeDir, tempDir := controlDirEnv(env)
 	return mux.ControlDir(mux.ControlDirOptions{
 		Override:   env["GITSSH_CONTROL_DIR"],
-		RuntimeDir: env["XDG_RUNTIME_DIR"],
+		RuntimeDir: runtimeDir,
+		TempDir:    tempDir,
 		UID:        os.Getuid(),
 	})
 }
 
 // limitsFile is where the master remembers what servers allow.
 func limitsFile(env map[string]string, home string) string {
-	if d := env["XDG_CACHE_HOME"]; d != "" {
+	if d := cacheHome(env); d != "" {
 		return filepath.Join(d, "gitssh", "limits.json")
 	}
 	if home == "" {
@@ -121,80 +119,17 @@ func startMaster(ctx context.Context, u *ui, dir string, client mux.Client, pers
 		return err
 	}
 	defer logf.Close()
-	readyR, readyW, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer readyR.Close()
 
-	// The master must hold none of git's descriptors (git reads our stdout
-	// and stderr until EOF) and must not be in git's process group.
-	markCloseOnExec()
 	cmd := exec.Command(exe, masterFlag, dir, persist.String())
 	cmd.Args[0] = os.Args[0] // keeps argv[0], which test harnesses dispatch on
 	cmd.Stdin = nil
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	cmd.ExtraFiles = []*os.File{readyW}
-	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = cmd.Start()
-	readyW.Close()
-	if err != nil {
-		return fmt.Errorf("start master: %w", err)
-	}
-	u.Debugf("started master pid %d", cmd.Process.Pid)
-	go cmd.Wait() // reaps it if it dies before we exit; it outlives us otherwise
-
-	ready := make(chan error, 1)
-	go func() {
-		line, err := bufio.NewReader(readyR).ReadString('\n')
-		if line == "ready\n" {
-			ready <- nil
-			return
-		}
-		if err == nil || errors.Is(err, io.EOF) {
-			err = fmt.Errorf("master did not start: %q (see %s)", line, filepath.Join(dir, "master.log"))
-		}
-		ready <- err
-	}()
-	select {
-	case err := <-ready:
-		return err
-	case <-time.After(10 * time.Second):
-		return errors.New("master did not start within 10s")
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// lockFile takes an exclusive flock on path, waiting up to 10 seconds.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) || time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	return startDetached(ctx, u, cmd, client, logPath)
 }
 
 // runMaster is the master process: "gitssh --master DIR PERSIST", started
-// by startMaster with the ready pipe as descriptor 3.
+// by startMaster (startDetached).
 func runMaster(ctx context.Context, args []string, env map[string]string) int {
 	if len(args) != 2 {
 		fmt.Fprintln(os.Stderr, "gitssh: --master takes DIR PERSIST")
@@ -222,13 +157,7 @@ func runMaster(ctx context.Context, args []string, env map[string]string) int {
 			return newUI(w, d)
 		},
 	})
-	ready := os.NewFile(3, "ready")
-	err = m.Serve(ctx, mux.SocketPath(dir), func() {
-		if ready != nil {
-			ready.WriteString("ready\n")
-			ready.Close()
-		}
-	})
+	err = m.Serve(ctx, mux.SocketPath(dir), readySignal())
 	if err != nil {
 		log.Error("master", "err", err)
 		return 1
@@ -255,22 +184,4 @@ func control(ctx context.Context, u *ui, command string, env map[string]string, 
 	}
 	u.controlDone(command, pid, status, stdout)
 	return 0
-}
-
-// markCloseOnExec sets close-on-exec on every descriptor above stderr, so
-// that the master inherits none that git (or anything else) left open for
-// us: Go sets it on its own, not on inherited ones.
-func markCloseOnExec() {
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		for fd := 3; fd < 1024; fd++ {
-			unix.CloseOnExec(fd)
-		}
-		return
-	}
-	for _, e := range entries {
-		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
-			unix.CloseOnExec(fd)
-		}
-	}
 }

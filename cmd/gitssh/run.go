@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"os"
 	"os/user"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -108,6 +110,12 @@ func localEnv(env map[string]string) config.Env {
 	}
 	if e.LocalUser == "" {
 		e.LocalUser = env["LOGNAME"]
+	}
+	if runtime.GOOS == "windows" {
+		// Git for Windows sets HOME; cmd.exe and PowerShell leave it unset,
+		// and Windows has no uid to look the user up by.
+		e.Home = cmp.Or(e.Home, env["USERPROFILE"])
+		e.LocalUser = cmp.Or(e.LocalUser, env["USERNAME"])
 	}
 	if e.Home == "" || e.LocalUser == "" {
 		if u, err := user.LookupId(strconv.Itoa(e.UID)); err == nil {

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -223,7 +222,7 @@ func (s *SSHD) Start() error {
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if s.opts.Detach {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		cmd.SysProcAttr = newSessionAttr()
 	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("testworld: start sshd: %w", err)
@@ -459,13 +458,6 @@ func RunningPid(dir string) int {
 		return 0
 	}
 	return pid
-}
-
-func processAlive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	return !isZombie(pid)
 }
 
 func fileSize(path string) int64 {

@@ -1,3 +1,5 @@
+//go:build unix
+
 // The bench command measures gitssh against OpenSSH on the same workloads, side
 // by side in one run:
 //

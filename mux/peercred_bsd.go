@@ -1,3 +1,5 @@
+//go:build darwin || freebsd
+
 package mux
 
 import (
@@ -13,7 +15,12 @@ const xucredVersion = 0
 
 // peerUID returns the uid of the process at the other end of c, as the
 // kernel recorded it when the connection was made (LOCAL_PEERCRED, what
-// getpeereid uses). On error the uid is -1, never a valid one.
+// getpeereid uses; macOS and FreeBSD share the option and struct xucred).
+// On error the uid is -1, never a valid one.
+//
+// OpenBSD (SO_PEERCRED with struct sockpeercred) and NetBSD
+// (LOCAL_PEEREID with struct unpcbid) have their own, which x/sys/unix has
+// no getter for: they get peercred_other.go's refusal.
 func peerUID(c *net.UnixConn) (int, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
