@@ -19,8 +19,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// masterUsable is nil: a Unix client passes its descriptors to the master.
-func masterUsable() error { return nil }
+// masterUsable is nil where a client passes its descriptors to the master
+// and the master can check who connects: the systems mux reads peer
+// credentials on (mux/peercred_*.go). Elsewhere (OpenBSD, NetBSD, ...) a
+// master would refuse every client, so none is started.
+func masterUsable() error {
+	switch runtime.GOOS {
+	case "linux", "android", "darwin", "ios", "freebsd":
+		return nil
+	}
+	return fmt.Errorf("peer credentials on %s: %w", runtime.GOOS, mux.ErrNotImplemented)
+}
 
 // lockFile takes an exclusive flock on path, waiting up to
 // masterStartTimeout.
