@@ -28,3 +28,6 @@ func peerUID(c *net.UnixConn) (int, error) {
 	}
 	return int(cred.Uid), nil
 }
+
+// peerCredsSupported says whether peerUID works here.
+const peerCredsSupported = true

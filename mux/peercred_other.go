@@ -13,3 +13,6 @@ import (
 func peerUID(*net.UnixConn) (int, error) {
 	return -1, fmt.Errorf("peer credentials on %s: %w", runtime.GOOS, ErrNotImplemented)
 }
+
+// peerCredsSupported says whether peerUID works here.
+const peerCredsSupported = false

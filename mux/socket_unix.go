@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
 )
 
@@ -129,6 +130,16 @@ func checkPeer(c net.Conn) error {
 	}
 	if me := os.Getuid(); uid != me {
 		return fmt.Errorf("%w: peer runs as uid %d, not %d", ErrUnsafeControlDir, uid, me)
+	}
+	return nil
+}
+
+// MasterSupported reports whether a master can serve clients on this
+// system: it must be able to tell who connects (peer credentials). Where it
+// cannot, it would refuse every client, so none should be started.
+func MasterSupported() error {
+	if !peerCredsSupported {
+		return fmt.Errorf("peer credentials on %s: %w", runtime.GOOS, ErrNotImplemented)
 	}
 	return nil
 }

@@ -48,6 +48,10 @@ func limitsFile(env map[string]string, home string) string {
 // none answers. ok is false when the master cannot be used; nothing was run
 // then, and the caller runs the command directly.
 func viaMaster(ctx context.Context, u *ui, env map[string]string, req mux.Request, stdio mux.Stdio, prompter *prompter) (status int, ok bool) {
+	if err := mux.MasterSupported(); err != nil {
+		u.Debugf("multiplexing off: %v", err)
+		return 0, false
+	}
 	dir, err := controlPaths(env)
 	if err != nil {
 		u.Debugf("multiplexing off: %v", err)
