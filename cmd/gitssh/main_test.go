@@ -78,6 +78,10 @@ package main
 //	    dead. off: new connections are forwarded again.
 //	elapsed start NAME | elapsed [-max D] NAME
 //	    Remember the time; log the seconds since then, failing if more than D.
+//	burst N P
+//	    N git ls-remotes of r1..r20 (world -repos 20), P at a time, within
+//	    45s; writes "failed" (empty when all succeeded), stdout.all and
+//	    stderr.all.
 //	bgpid VAR
 //	    Set VAR to the pid of the most recent background exec (for waitgone,
 //	    which bounds a wait that testscript's own wait does not).
@@ -225,6 +229,7 @@ func scriptParams(t *testing.T, relay bool) testscript.Params {
 			"blackhole":  cmdBlackhole,
 			"elapsed":    cmdElapsed,
 			"bgpid":      cmdBgPid,
+			"burst":      cmdBurst,
 		},
 	}
 }
@@ -628,7 +633,7 @@ func cmdWaitGone(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("waitgone: bad pid %q", rest[0])
 	}
 	start := time.Now()
-	for processRunning(pid) {
+	for testworld.Running(pid) {
 		if time.Since(start) > *timeout {
 			ts.Fatalf("waitgone: process %d still running after %v", pid, *timeout)
 		}
@@ -645,30 +650,9 @@ func cmdRunning(ts *testscript.TestScript, neg bool, args []string) {
 	if err != nil || pid <= 1 {
 		ts.Fatalf("running: bad pid %q", args[0])
 	}
-	if got := processRunning(pid); got == neg {
+	if got := testworld.Running(pid); got == neg {
 		ts.Fatalf("process %d running: %v, want %v", pid, got, !neg)
 	}
-}
-
-// processRunning reports whether pid exists and is not a zombie (an exited
-// process that a non-reaping init has not waited for).
-func processRunning(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		if _, perr := os.Stat("/proc/self/stat"); perr != nil {
-			return true // no /proc (macOS): trust kill
-		}
-		return !errors.Is(err, os.ErrNotExist)
-	}
-	// "pid (comm) S ...": comm may hold spaces and parentheses.
-	s := string(data)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z' && s[i+2] != 'X'
-	}
-	return true
 }
 
 // netState holds a script's proxies: HAProxy and blackhole instances by
@@ -877,3 +861,40 @@ func cmdBgPid(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Setenv(args[0], strconv.Itoa(bg[len(bg)-1].Process.Pid))
 }
+
+// cmdBurst runs "burst N P": N git ls-remotes of r1..r20 through
+// GIT_SSH_COMMAND, P at a time, within 45 seconds. The file "failed" says
+// how many failed or had not finished by then, with a few examples; the
+// commands' stdout and stderr are gathered in stdout.all and stderr.all.
+func cmdBurst(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: burst N P")
+	}
+	script := ts.MkAbs(".burst.sh")
+	if err := os.WriteFile(script, []byte(burstScript), 0o644); err != nil {
+		ts.Fatalf("burst: %v", err)
+	}
+	if err := ts.Exec("sh", script, args[0], args[1]); err != nil {
+		ts.Fatalf("burst: %v", err)
+	}
+}
+
+const burstScript = `n=$1 p=$2
+rm -rf out && mkdir out && : >failed
+# timeout ends the whole group (xargs, git, the gitssh clients), not the
+# master, which runs in its own session.
+seq "$n" | timeout -k 5 45 xargs -P "$p" -I{} sh -c '
+	r=$(( $1 % 20 + 1 ))
+	git ls-remote gitserver:"$REPOS/r$r.git" refs/heads/main >out/$1.out 2>out/$1.err
+	echo $? >out/$1.rc' sh {}
+bad=0
+for i in $(seq "$n"); do
+	rc=$(cat out/$i.rc 2>/dev/null) || rc="none, still running after 45s"
+	[ "$rc" = 0 ] && continue
+	bad=$((bad + 1))
+	[ $bad -le 5 ] && echo "command $i (r$(( i % 20 + 1 )).git): exit status $rc" >>failed.list
+done
+[ $bad = 0 ] || { echo "$bad of $n commands failed or hung, for example:"; cat failed.list; } >failed
+cat out/*.out >stdout.all
+cat out/*.err >stderr.all
+`

@@ -186,10 +186,10 @@ func TestControlSocketOtherUser(t *testing.T) {
 	t.Cleanup(func() {
 		// Started by this test (through gitssh): end it by its pid.
 		syscall.Kill(pid, syscall.SIGTERM)
-		for deadline := time.Now().Add(5 * time.Second); processRunning(pid) && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(5 * time.Second); testworld.Running(pid) && time.Now().Before(deadline); {
 			time.Sleep(20 * time.Millisecond)
 		}
-		if processRunning(pid) {
+		if testworld.Running(pid) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})

@@ -14,3 +14,7 @@ func processAlive(pid int) bool {
 	}
 	return !isZombie(pid)
 }
+
+// Running reports whether process pid exists and has not exited: a zombie
+// that a non-reaping init has not waited for is not running.
+func Running(pid int) bool { return processAlive(pid) }

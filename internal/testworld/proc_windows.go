@@ -32,3 +32,6 @@ func KillMentioning(s string) ([]string, error) {
 }
 
 func descendants(pid int) []int { return nil }
+
+// Running cannot tell here: it reports no process.
+func Running(pid int) bool { return processAlive(pid) }
