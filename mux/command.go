@@ -149,6 +149,8 @@ func (m *Master) runCommand(ctx context.Context, wg *sync.WaitGroup, cc *control
 	// this command's context a moment later, not at once.
 	switch {
 	case err == nil, exiting:
+	case errors.Is(err, errAbandoned):
+		status = ExitStatusLost // nobody is there to tell
 	case m.ctx.Err() != nil:
 		status = reportFailure(ctx, rep, ErrMasterExited, req.Dest)
 	default:
