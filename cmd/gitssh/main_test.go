@@ -78,10 +78,10 @@ package main
 //	    dead. off: new connections are forwarded again.
 //	elapsed start NAME | elapsed [-max D] NAME
 //	    Remember the time; log the seconds since then, failing if more than D.
-//	burst N P
-//	    N git ls-remotes of r1..r20 (world -repos 20), P at a time, within
-//	    45s; writes "failed" (empty when all succeeded), stdout.all and
-//	    stderr.all.
+//	burst [-name NAME] N P
+//	    N git ls-remotes of r1..r20 (world -repos 20) of the server (or the
+//	    one named), P at a time, within 45s; writes "failed" (empty when
+//	    all succeeded), stdout.all and stderr.all.
 //	bgpid VAR
 //	    Set VAR to the pid of the most recent background exec (for waitgone,
 //	    which bounds a wait that testscript's own wait does not).
@@ -862,31 +862,39 @@ func cmdBgPid(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(args[0], strconv.Itoa(bg[len(bg)-1].Process.Pid))
 }
 
-// cmdBurst runs "burst N P": N git ls-remotes of r1..r20 through
-// GIT_SSH_COMMAND, P at a time, within 45 seconds. The file "failed" says
-// how many failed or had not finished by then, with a few examples; the
-// commands' stdout and stderr are gathered in stdout.all and stderr.all.
+// cmdBurst runs "burst [-name NAME] N P": N git ls-remotes of r1..r20 of
+// the world's server (or the one named), P at a time, within 45 seconds.
+// The file "failed" says how many failed or had not finished by then, with
+// a few examples; the commands' stdout and stderr are gathered in
+// stdout.all and stderr.all.
 func cmdBurst(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 {
-		ts.Fatalf("usage: burst N P")
+	fs := flag.NewFlagSet("burst", flag.ContinueOnError)
+	name := fs.String("name", "", "the server, as named by world -name")
+	rest := parseFlags(ts, fs, args)
+	if neg || len(rest) != 2 {
+		ts.Fatalf("usage: burst [-name NAME] N P")
+	}
+	host := testworld.DefaultAlias
+	if *name != "" {
+		host = *name
 	}
 	script := ts.MkAbs(".burst.sh")
 	if err := os.WriteFile(script, []byte(burstScript), 0o644); err != nil {
 		ts.Fatalf("burst: %v", err)
 	}
-	if err := ts.Exec("sh", script, args[0], args[1]); err != nil {
+	if err := ts.Exec("sh", script, rest[0], rest[1], host, ts.Getenv(envPrefix(*name)+"REPOS")); err != nil {
 		ts.Fatalf("burst: %v", err)
 	}
 }
 
-const burstScript = `n=$1 p=$2
+const burstScript = `n=$1 p=$2 host=$3 repos=$4
 rm -rf out && mkdir out && : >failed
 # timeout ends the whole group (xargs, git, the gitssh clients), not the
 # master, which runs in its own session.
 seq "$n" | timeout -k 5 45 xargs -P "$p" -I{} sh -c '
 	r=$(( $1 % 20 + 1 ))
-	git ls-remote gitserver:"$REPOS/r$r.git" refs/heads/main >out/$1.out 2>out/$1.err
-	echo $? >out/$1.rc' sh {}
+	git ls-remote "$2:$3/r$r.git" refs/heads/main >out/$1.out 2>out/$1.err
+	echo $? >out/$1.rc' sh {} "$host" "$repos"
 bad=0
 for i in $(seq "$n"); do
 	rc=$(cat out/$i.rc 2>/dev/null) || rc="none, still running after 45s"
