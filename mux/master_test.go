@@ -257,9 +257,16 @@ func TestMasterStopFinishesRunningCommands(t *testing.T) {
 
 func TestMasterExitsWhenIdle(t *testing.T) {
 	srv := sshtest.NewServer(t, sshtest.Options{})
-	tm := startMaster(t, MasterConfig{Dial: sshtestDialer(t, srv), Persist: 200 * time.Millisecond})
-	if got := runClient(testContext(t), t, tm.client, sshtestDest(t, srv), "echo hi", "", noAsker{}); got.status != 0 || got.err != nil {
-		t.Fatalf("Run = %d, %v; want 0, nil", got.status, got.err)
+	tm := startMaster(t, MasterConfig{Dial: sshtestDialer(t, srv), Persist: 500 * time.Millisecond})
+	// A command that runs for longer than the persist time keeps the
+	// master: idle means no client at all.
+	if got := runClient(testContext(t), t, tm.client, sshtestDest(t, srv), "sleep 1s", "", noAsker{}); got.status != 0 || got.err != nil || got.stderr != "" {
+		t.Fatalf("Run of a command longer than the persist time = %+v; want 0, nil, no stderr", got)
+	}
+	select {
+	case err := <-tm.done:
+		t.Fatalf("the master exited (%v) as its last command ended; want it to wait the persist time", err)
+	default:
 	}
 	if err := tm.wait(t); err != nil {
 		t.Errorf("Serve after the persist time = %v, want nil", err)

@@ -62,6 +62,7 @@ func TestControlDir(t *testing.T) {
 	tests := []struct {
 		name    string
 		setup   func(t *testing.T, dir string) // makes what is at dir
+		other   bool                           // the user is someone other than the owner
 		wantErr error
 	}{
 		{name: "missing: made 0700", setup: func(*testing.T, string) {}},
@@ -85,20 +86,18 @@ func TestControlDir(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, wantErr: ErrUnsafeControlDir},
-		{name: "owned by someone else", setup: func(t *testing.T, dir string) {
-			mkdir(0o700)(t, dir)
-			// Only root can give a directory away; as another user this
-			// case cannot be set up.
-			if err := os.Chown(dir, 65534, 65534); err != nil {
-				t.Skipf("cannot make a directory owned by another user: %v", err)
-			}
-		}, wantErr: ErrUnsafeControlDir},
+		// The directory is the test's; the user asking is another uid.
+		{name: "owned by someone else", setup: mkdir(0o700), other: true, wantErr: ErrUnsafeControlDir},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(shortTempDir(t), "ctl")
 			tt.setup(t, dir)
-			got, err := ControlDir(ControlDirOptions{Override: dir, UID: uid})
+			user := uid
+			if tt.other {
+				user = uid + 1
+			}
+			got, err := ControlDir(ControlDirOptions{Override: dir, UID: user})
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("ControlDir() = %q, %v; want error %v", got, err, tt.wantErr)
 			}
