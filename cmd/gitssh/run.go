@@ -153,6 +153,7 @@ func localEnv(env map[string]string) config.Env {
 		}
 	}
 	e.LocalHost, _ = os.Hostname()
+	e.WorkDir, _ = os.Getwd()
 	return e
 }
 
