@@ -3,6 +3,7 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,7 +106,7 @@ func (b *builder) build() (Destination, string, error) {
 		if err != nil {
 			return Destination{}, "", err
 		}
-		d.IdentityFiles = append(d.IdentityFiles, p)
+		d.IdentityFiles = append(d.IdentityFiles, b.abs(p))
 	}
 	b.setting("identityfile", rawIDs...)
 	for _, v := range o.multi["certificatefile"] {
@@ -114,7 +115,7 @@ func (b *builder) build() (Destination, string, error) {
 		if err != nil {
 			return Destination{}, "", err
 		}
-		d.CertificateFiles = append(d.CertificateFiles, p)
+		d.CertificateFiles = append(d.CertificateFiles, b.abs(p))
 	}
 	d.IdentitiesOnly = b.flag("identitiesonly", false)
 	if v, ok := o.get("identityagent"); ok {
@@ -136,6 +137,9 @@ func (b *builder) build() (Destination, string, error) {
 			}
 		default:
 			d.IdentityAgent = agent
+		}
+		if d.IdentityAgent != "none" {
+			d.IdentityAgent = b.abs(d.IdentityAgent)
 		}
 	}
 
@@ -164,6 +168,10 @@ func (b *builder) build() (Destination, string, error) {
 	if err != nil {
 		return Destination{}, "", err
 	}
+	if len(d.UserKnownHostsFiles) > 0 {
+		b.setting("userknownhostsfile", d.UserKnownHostsFiles...) // ssh -G shows them expanded, not made absolute
+	}
+	d.UserKnownHostsFiles = b.absAll(d.UserKnownHostsFiles)
 	if v, ok := o.get("globalknownhostsfile"); ok {
 		b.setting("globalknownhostsfile", v.args...) // ssh -G shows it unexpanded
 	}
@@ -171,6 +179,7 @@ func (b *builder) build() (Destination, string, error) {
 	if err != nil {
 		return Destination{}, "", err
 	}
+	d.GlobalKnownHostsFiles = b.absAll(d.GlobalKnownHostsFiles)
 	d.StrictHostKeyChecking = cmp.Or(o.first("stricthostkeychecking"), "ask")
 	d.HostKeyAlias = keyAlias
 	if algs := o.first("hostkeyalgorithms"); algs != "" {
@@ -272,6 +281,28 @@ func (b *builder) files(id string, def []string, tokens bool) ([]string, error) 
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// abs makes an expanded path absolute against the client's working
+// directory, as ssh, which runs there, would open it. "~" and tokens are
+// expanded first (OpenSSH's tilde_expand_filename, then the relative path
+// is opened from the working directory).
+func (b *builder) abs(p string) string {
+	if p == "" || b.env.WorkDir == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(b.env.WorkDir, p)
+}
+
+func (b *builder) absAll(ps []string) []string {
+	if ps == nil {
+		return nil
+	}
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = b.abs(p)
+	}
+	return out
 }
 
 func (b *builder) flag(id string, def bool) bool {

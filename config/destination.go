@@ -71,6 +71,13 @@ type Env struct {
 	LocalHost string // the local host name, for %l and %L
 	UID       int    // the local uid, for %i
 
+	// WorkDir is the client's working directory. Relative paths in a
+	// Destination (identity, certificate and known_hosts files, the agent
+	// socket) are made absolute against it, as ssh, running in that
+	// directory, would open them; a master in another directory then
+	// opens the same files. If empty, relative paths stay relative.
+	WorkDir string
+
 	// UserConfig and SystemConfig are the default configuration files. If
 	// empty, Home/.ssh/config and /etc/ssh/ssh_config are used.
 	UserConfig   string
@@ -94,13 +101,16 @@ type Destination struct {
 	Port     int    `json:"port"`                // (%p)
 	User     string `json:"user,omitempty"`      // the remote user (%r)
 
+	// Every path below is expanded ("~", tokens, ${VAR}) and made absolute
+	// against Env.WorkDir, in that order, as ssh opens them.
+
 	IdentityFiles []string `json:"identity_files,omitempty"` // expanded paths, in order
 	// DefaultIdentityFiles is set when IdentityFiles is OpenSSH's default
 	// list (no IdentityFile nor -i given): files that do not exist are
 	// skipped silently. A named file that does not exist is an error.
 	DefaultIdentityFiles bool     `json:"default_identity_files,omitempty"`
 	IdentitiesOnly       bool     `json:"identities_only,omitempty"`
-	IdentityAgent        string   `json:"identity_agent,omitempty"` // "" means SSH_AUTH_SOCK; "none" disables the agent
+	IdentityAgent        string   `json:"identity_agent,omitempty"` // "" means SSH_AUTH_SOCK; "none" disables the agent; see AgentSocket
 	CertificateFiles     []string `json:"certificate_files,omitempty"`
 
 	// Jumps are the ProxyJump hosts, first hop first, each resolved with

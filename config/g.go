@@ -96,7 +96,11 @@ func (d Destination) WriteG(w io.Writer) error {
 	} else {
 		g.line("globalknownhostsfile", noneIfEmpty(d.GlobalKnownHostsFiles)...)
 	}
-	g.line("userknownhostsfile", noneIfEmpty(d.UserKnownHostsFiles)...)
+	if v, ok := d.setting("userknownhostsfile"); ok {
+		g.line("userknownhostsfile", v...)
+	} else {
+		g.line("userknownhostsfile", noneIfEmpty(d.UserKnownHostsFiles)...)
+	}
 	g.unused("revokedhostkeys")
 	g.lines("sendenv", d.SendEnv)
 	g.lines("setenv", d.SetEnv)

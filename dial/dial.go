@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gitssh/gitssh/config"
@@ -29,9 +30,19 @@ type Options struct {
 	// Warnf receives the warnings OpenSSH prints at its default log level,
 	// such as "Warning: Permanently added ...". If nil, they are dropped.
 	Warnf func(format string, args ...any)
-	// ProxyStderr receives a ProxyCommand's standard error. If nil, it is
-	// discarded.
+	// ProxyStderr receives a ProxyCommand's standard error, as given: the
+	// requesting client's stderr, so that a failing proxy's message reaches
+	// the user. If nil, it is discarded.
 	ProxyStderr io.Writer
+	// ProxyEnv is the environment a ProxyCommand runs with ("NAME=value"
+	// pairs): the requesting client's, as ssh, started by that client,
+	// would pass it. If nil, the command inherits this process's
+	// environment.
+	ProxyEnv []string
+	// ProxyDir is the directory a ProxyCommand runs in: the requesting
+	// client's, so that a relative program or file in the command means
+	// what it means to ssh. If empty, this process's directory is used.
+	ProxyDir string
 	// WrapConn, if set, wraps the transport under the SSH connection, for
 	// example to notice traffic for keepalives.
 	WrapConn func(net.Conn) net.Conn
@@ -57,16 +68,16 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Dial opens an authenticated SSH connection to d. Errors are *ConnectError,
+// Dial opens an authenticated SSH connection to d. As in OpenSSH,
+// d.ConnectTimeout bounds opening the transport (TCP connect, or a
+// forwarded channel through a jump host) and the key exchange up to the
+// server's host key, not authentication: a passphrase prompt may take as
+// long as the user needs. Each ProxyJump hop is bounded by its own
+// ConnectTimeout. Errors are *ConnectError,
 // *ResolveError, *HandshakeError, *HostKeyError or *AuthError where the
 // failure is one of those.
 func Dial(ctx context.Context, d config.Destination, opts Options) (*ssh.Client, error) {
 	opts = opts.withDefaults()
-	if d.ConnectTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d.ConnectTimeout)
-		defer cancel()
-	}
 	for attempt := 1; ; attempt++ {
 		nc, err := transport(ctx, d, opts)
 		if err != nil {
@@ -102,7 +113,7 @@ func transport(ctx context.Context, d config.Destination, opts Options) (net.Con
 		return jump(ctx, d, opts)
 	case d.ProxyCommand != "":
 		opts.Debugf("Executing proxy command: exec %s", d.ProxyCommand)
-		return startProxyCommand(d.ProxyCommand, opts.ProxyStderr)
+		return startProxyCommand(d.ProxyCommand, opts.ProxyEnv, opts.ProxyDir, opts.ProxyStderr)
 	}
 	network := "tcp"
 	switch d.AddressFamily {
@@ -117,6 +128,8 @@ func transport(ctx context.Context, d config.Destination, opts Options) (net.Con
 	}
 	dialer := net.Dialer{KeepAlive: keepAlive}
 	opts.Debugf("Connecting to %s port %s.", d.HostName, port)
+	ctx, cancel := withConnectTimeout(ctx, d)
+	defer cancel()
 	nc, err := dialer.DialContext(ctx, network, net.JoinHostPort(d.HostName, port))
 	if err != nil {
 		var dnsErr *net.DNSError
@@ -165,15 +178,29 @@ func jump(ctx context.Context, d config.Destination, opts Options) (net.Conn, er
 	return &chainConn{Conn: nc, clients: clients}, nil
 }
 
-// forward opens a direct-tcpip channel from client to d's SSH port.
+// forward opens a direct-tcpip channel from client to d's SSH port, within
+// d's ConnectTimeout: this is d's "TCP connect".
 func forward(ctx context.Context, client *ssh.Client, d config.Destination, opts Options) (net.Conn, error) {
 	port := strconv.Itoa(d.Port)
 	opts.Debugf("Forwarding to %s port %s through %s", d.HostName, port, client.RemoteAddr())
-	nc, err := client.DialContext(ctx, "tcp", net.JoinHostPort(d.HostName, port))
+	fctx, cancel := withConnectTimeout(ctx, d)
+	defer cancel()
+	nc, err := client.DialContext(fctx, "tcp", net.JoinHostPort(d.HostName, port))
 	if err != nil {
+		if fctx.Err() != nil && ctx.Err() == nil {
+			err = context.DeadlineExceeded
+		}
 		return nil, &ConnectError{Host: d.HostName, Port: port, Err: err}
 	}
 	return nc, nil
+}
+
+// withConnectTimeout bounds ctx by d.ConnectTimeout, if set.
+func withConnectTimeout(ctx context.Context, d config.Destination) (context.Context, context.CancelFunc) {
+	if d.ConnectTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d.ConnectTimeout)
 }
 
 // chainConn is the stream to the final host of a ProxyJump chain; closing it
@@ -194,7 +221,7 @@ func (c *chainConn) Close() error {
 // handshake runs the SSH handshake over nc and authenticates.
 func handshake(ctx context.Context, nc net.Conn, d config.Destination, opts Options) (*ssh.Client, error) {
 	port := strconv.Itoa(d.Port)
-	checker, err := newHostKeyChecker(d, opts.Prompter, opts.Warnf)
+	checker, err := newHostKeyChecker(d, opts.Prompter, opts.Warnf, opts.Debugf)
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -207,9 +234,8 @@ func handshake(ctx context.Context, nc net.Conn, d config.Destination, opts Opti
 		HostKeyCallback:   checker.check,
 		HostKeyAlgorithms: checker.algorithms(),
 		BannerCallback: func(msg string) error {
-			if d.LogLevel != "QUIET" && d.LogLevel != "FATAL" && d.LogLevel != "ERROR" {
-				opts.Warnf("%s", strings.TrimRight(msg, "\n"))
-			}
+			// Warnf says nothing below LogLevel INFO, as OpenSSH's banner.
+			opts.Warnf("%s", strings.TrimRight(visBanner(msg), "\n"))
 			return nil
 		},
 		ClientVersion: "SSH-2.0-gitssh",
@@ -219,6 +245,18 @@ func handshake(ctx context.Context, nc net.Conn, d config.Destination, opts Opti
 	// ends first, which makes NewClientConn return.
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
+	// ConnectTimeout bounds the key exchange until the server's host key
+	// arrives; what follows (a host-key question, authentication and its
+	// prompts) takes as long as it takes, as in OpenSSH.
+	var kexTimedOut atomic.Bool
+	if d.ConnectTimeout > 0 {
+		kexTimer := time.AfterFunc(d.ConnectTimeout, func() {
+			kexTimedOut.Store(true)
+			nc.Close()
+		})
+		defer kexTimer.Stop()
+		checker.onKey = func() { kexTimer.Stop() }
+	}
 	conn, chans, reqs, err := ssh.NewClientConn(nc, net.JoinHostPort(d.HostName, port), cfg)
 	if err != nil {
 		nc.Close()
@@ -226,6 +264,8 @@ func handshake(ctx context.Context, nc net.Conn, d config.Destination, opts Opti
 		switch {
 		case errors.Is(err, errKeyLocked):
 			return nil, err // Dial connects again without the key
+		case kexTimedOut.Load() && ctx.Err() == nil:
+			return nil, &ConnectError{Host: d.HostName, Port: port, Err: context.DeadlineExceeded}
 		case errors.As(err, &hkErr):
 			return nil, hkErr
 		case ctx.Err() != nil:

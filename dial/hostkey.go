@@ -1,6 +1,7 @@
 package dial
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -20,26 +21,25 @@ import (
 type hostKeyChecker struct {
 	dest     config.Destination
 	lookup   string // the name looked up in known_hosts: "host" or "[host]:port"
-	db       *knownhosts.HostKeyDB
+	db       *knownHostsDB
 	prompter Prompter
 	warnf    func(format string, args ...any)
+	debugf   func(format string, args ...any)
 
 	// seen is set once a host key was received: the key exchange worked.
 	seen bool
+	// onKey, if set, is called when the host key arrives, before it is
+	// checked.
+	onKey func()
 }
 
-func newHostKeyChecker(d config.Destination, prompter Prompter, warnf func(string, ...any)) (*hostKeyChecker, error) {
-	var files []string
-	for _, f := range append(append([]string(nil), d.UserKnownHostsFiles...), d.GlobalKnownHostsFiles...) {
-		if _, err := os.Stat(f); err == nil {
-			files = append(files, f)
-		}
-	}
-	db, err := knownhosts.NewDB(files...)
+func newHostKeyChecker(d config.Destination, prompter Prompter, warnf, debugf func(string, ...any)) (*hostKeyChecker, error) {
+	files := append(append([]string(nil), d.UserKnownHostsFiles...), d.GlobalKnownHostsFiles...)
+	db, err := loadKnownHosts(files, debugf)
 	if err != nil {
-		return nil, fmt.Errorf("read known hosts: %w", err)
+		return nil, err
 	}
-	h := &hostKeyChecker{dest: d, db: db, prompter: prompter, warnf: warnf}
+	h := &hostKeyChecker{dest: d, db: db, prompter: prompter, warnf: warnf, debugf: debugf}
 	h.lookup = lookupName(d)
 	return h, nil
 }
@@ -68,7 +68,23 @@ func (h *hostKeyChecker) algorithms() []string {
 // check is the ssh.HostKeyCallback.
 func (h *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) error {
 	h.seen = true
-	err := h.db.HostKeyCallback()(h.lookup, remote, key)
+	if h.onKey != nil {
+		h.onKey()
+	}
+	cb := h.db.HostKeyCallback()
+	var err error
+	if cert, ok := key.(*ssh.Certificate); ok {
+		err = h.checkCert(cb, remote, cert)
+		if errors.Is(err, errNoTrustedCA) {
+			// As OpenSSH: a certificate no @cert-authority line vouches
+			// for is checked, and recorded, as the plain host key.
+			h.debugf("No matching CA found. Retry with plain key")
+			key = cert.Key
+			err = cb(h.lookup, remote, key)
+		}
+	} else {
+		err = cb(h.lookup, remote, key)
+	}
 	if err == nil {
 		return nil
 	}
@@ -82,7 +98,7 @@ func (h *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) err
 	var revoked *xknownhosts.RevokedError
 	if errors.As(err, &revoked) {
 		base.Problem = HostKeyRevoked
-		base.KnownFile, base.KnownLine = revoked.Revoked.Filename, revoked.Revoked.Line
+		base.KnownFile, base.KnownLine = h.db.fileName(revoked.Revoked.Filename), revoked.Revoked.Line
 		return &base
 	}
 	var keyErr *xknownhosts.KeyError
@@ -91,7 +107,7 @@ func (h *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) err
 	}
 	if len(keyErr.Want) > 0 {
 		base.Problem = HostKeyChanged
-		base.KnownFile, base.KnownLine = keyErr.Want[0].Filename, keyErr.Want[0].Line
+		base.KnownFile, base.KnownLine = h.db.fileName(keyErr.Want[0].Filename), keyErr.Want[0].Line
 		return &base
 	}
 	switch h.dest.StrictHostKeyChecking {
@@ -116,6 +132,31 @@ func (h *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) err
 		base.Problem = HostKeyUnknown
 		return &base
 	}
+}
+
+// errNoTrustedCA is a host certificate whose CA no @cert-authority line
+// for the host names.
+var errNoTrustedCA = errors.New("no matching CA found")
+
+// checkCert checks a host certificate. A revoked CA or host key fails closed
+// with a *xknownhosts.RevokedError (OpenSSH's check_key_not_revoked looks at
+// both, trusted CA or not); a CA that is not trusted for the host is
+// errNoTrustedCA; a trusted CA's certificate is checked by the library.
+func (h *hostKeyChecker) checkCert(cb ssh.HostKeyCallback, remote net.Addr, cert *ssh.Certificate) error {
+	for _, k := range []ssh.PublicKey{cert.SignatureKey, cert.Key} {
+		// Revocation is looked at before the host name: any answer other
+		// than RevokedError says nothing about this certificate.
+		if err := cb(h.lookup, remote, k); errors.As(err, new(*xknownhosts.RevokedError)) {
+			return err
+		}
+	}
+	ca := cert.SignatureKey.Marshal()
+	for _, k := range h.db.HostKeys(h.lookup) {
+		if k.Cert && bytes.Equal(k.Marshal(), ca) {
+			return cb(h.lookup, remote, cert)
+		}
+	}
+	return errNoTrustedCA
 }
 
 // ask puts OpenSSH's question for an unknown host to the user.
@@ -196,6 +237,9 @@ func appendLine(file, line string) error {
 // keyTypeName is how OpenSSH names a key type in messages: "ED25519",
 // "ECDSA", "RSA".
 func keyTypeName(key ssh.PublicKey) string {
+	if cert, ok := key.(*ssh.Certificate); ok {
+		return keyTypeName(cert.Key) + "-CERT"
+	}
 	t := key.Type()
 	switch {
 	case strings.Contains(t, "ed25519"):

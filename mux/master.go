@@ -17,16 +17,6 @@ import (
 	"github.com/gitssh/gitssh/dial"
 )
 
-// PoolKey names the pool a command may share: the Destination's key and
-// the agent it would authenticate with. Two commands share a connection
-// only if they would have authenticated the same way to the same server.
-func PoolKey(d config.Destination, authSock string) string {
-	if d.IdentityAgent == "none" || (d.IdentityAgent != "" && d.IdentityAgent != "SSH_AUTH_SOCK") {
-		authSock = ""
-	}
-	return d.Key() + "/" + authSock
-}
-
 // MasterConfig configures a Master. Zero values mean the defaults.
 type MasterConfig struct {
 	// Version is sent in the hello; a client of another version stops this

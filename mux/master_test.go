@@ -194,7 +194,7 @@ func TestMasterSharesConnections(t *testing.T) {
 	}
 	want := []PoolStats{{
 		Destination: "git@sshtest",
-		Key:         PoolKey(d, ""),
+		Key:         d.PoolKey(""),
 		Conns:       accepted,
 		Commands:    n,
 		Dials:       int64(accepted),
@@ -601,7 +601,7 @@ func TestMasterPromptingClientGone(t *testing.T) {
 			// else: the second command dials on its own at once.
 			waitFor(t, "the second command to dial", func() bool {
 				tm.mu.Lock()
-				p := tm.pools[PoolKey(d, "")]
+				p := tm.pools[d.PoolKey("")]
 				tm.mu.Unlock()
 				p.mu.Lock()
 				defer p.mu.Unlock()

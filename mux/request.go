@@ -35,7 +35,7 @@ type Stdio struct {
 // poolKey names the pool the request may share: two requests share a
 // connection only if they would have authenticated the same way to the
 // same server.
-func (r Request) poolKey() string { return PoolKey(r.Dest, r.AgentSocket) }
+func (r Request) poolKey() string { return r.Dest.PoolKey(r.AgentSocket) }
 
 // dialOptions are the options for a dial on behalf of r.
 func (r Request) dialOptions(prompter dial.Prompter, rep Reporter, proxyStderr io.Writer) dial.Options {
@@ -45,6 +45,8 @@ func (r Request) dialOptions(prompter dial.Prompter, rep Reporter, proxyStderr i
 		Debugf:      rep.Debugf,
 		Warnf:       rep.Warnf,
 		ProxyStderr: proxyStderr,
+		ProxyEnv:    r.ProxyEnv,
+		ProxyDir:    r.Dir,
 	}
 }
 

@@ -42,7 +42,8 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return control(ctx, u, inv.control, env, stdout)
 	}
 
-	d, err := config.Resolve(inv.req, localEnv(env))
+	local := localEnv(env)
+	d, err := config.Resolve(inv.req, local)
 	if err != nil {
 		u.errorf("%v", err)
 		return mux.ExitStatusLost
@@ -76,7 +77,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	}
 	if d.HasProxyCommand() {
 		req.ProxyEnv = environ
-		req.Dir, _ = os.Getwd()
+		req.Dir = local.WorkDir
 	}
 	stdio := mux.Stdio{Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	prompter := newPrompter(env)
@@ -128,5 +129,6 @@ func localEnv(env map[string]string) config.Env {
 		}
 	}
 	e.LocalHost, _ = os.Hostname()
+	e.WorkDir, _ = os.Getwd()
 	return e
 }
