@@ -2,6 +2,7 @@ package config
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -29,6 +30,7 @@ func TestKey(t *testing.T) {
 		{"different ControlPersist", Request{Destination: "bb", Options: []string{"ControlPersist=1h"}}},
 		{"different ControlMaster and ControlPath", Request{Destination: "bb", Options: []string{"ControlMaster=no", "ControlPath=/x"}}},
 		{"different LogLevel", Request{Destination: "bb", Verbose: 3}},
+		{"different ConnectTimeout", Request{Destination: "bb", Options: []string{"ConnectTimeout=2"}}},
 	}
 	for _, tt := range same {
 		if got := key(tt.req); got != k {
@@ -59,6 +61,7 @@ func TestKey(t *testing.T) {
 		{"keepalive interval", Request{Destination: "bb", Options: []string{"ServerAliveInterval=1"}}},
 		{"keepalive count", Request{Destination: "bb", Options: []string{"ServerAliveCountMax=1"}}},
 		{"TCP keepalive", Request{Destination: "bb", Options: []string{"TCPKeepAlive=no"}}},
+		{"hashed known_hosts entries", Request{Destination: "bb", Options: []string{"HashKnownHosts=yes"}}},
 	}
 	seen := map[string]string{k: "base"}
 	for _, tt := range different {
@@ -77,5 +80,81 @@ func TestKeyOfJumpsDependsOnHops(t *testing.T) {
 	k2 := w.resolve(dest("h", "ProxyJump=gw2")).Key()
 	if k1 == k2 {
 		t.Errorf("Key() through gw1 = Key() through gw2 = %s, want different keys", k1)
+	}
+}
+
+func TestPoolKeyCoversEveryHopsAgent(t *testing.T) {
+	w := newWorld(t)
+	// The destination never uses an agent; the jump host uses SSH_AUTH_SOCK.
+	w.userConfig("Host h\n  IdentityAgent none\n  ProxyJump gw\n")
+	d := w.resolve(dest("h"))
+	if got := d.AgentSocket("/tmp/agent.sock"); got != "" {
+		t.Fatalf("AgentSocket of h = %q, want none", got)
+	}
+	if got := d.Jumps[0].AgentSocket("/tmp/agent.sock"); got != "/tmp/agent.sock" {
+		t.Fatalf("AgentSocket of gw = %q, want the environment's", got)
+	}
+	with, without := d.PoolKey("/tmp/agent.sock"), d.PoolKey("")
+	if with == without {
+		t.Errorf("PoolKey with an agent = PoolKey without = %s: the jump host's agent is not in the key", with)
+	}
+	if d.PoolKey("/tmp/agent.sock") != with {
+		t.Errorf("PoolKey is not stable")
+	}
+	if with == d.Key() {
+		t.Errorf("PoolKey = Key")
+	}
+}
+
+func TestAgentSocket(t *testing.T) {
+	tests := []struct {
+		agent, env, want string
+	}{
+		{"", "/env.sock", "/env.sock"},
+		{"SSH_AUTH_SOCK", "/env.sock", "/env.sock"},
+		{"none", "/env.sock", ""},
+		{"/other.sock", "/env.sock", "/other.sock"},
+		{"", "", ""},
+	}
+	for _, tt := range tests {
+		if got := (Destination{IdentityAgent: tt.agent}).AgentSocket(tt.env); got != tt.want {
+			t.Errorf("Destination{IdentityAgent: %q}.AgentSocket(%q) = %q, want %q", tt.agent, tt.env, got, tt.want)
+		}
+	}
+}
+
+func TestRelativePathsAreMadeAbsolute(t *testing.T) {
+	w := newWorld(t)
+	w.env.WorkDir = "/work/client"
+	w.userConfig("Host h\n  UserKnownHostsFile kh ~/.ssh/kh2\n  GlobalKnownHostsFile gkh\n  CertificateFile certs/c.pub\n  IdentityAgent agent.sock\n  ProxyJump gw\nHost gw\n  IdentityFile gwkey\n")
+	d := w.resolve(Request{Destination: "h", Identities: []string{"deploy", "~/.ssh/id"}})
+	check := func(name string, got, want []string) {
+		t.Helper()
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	check("IdentityFiles", d.IdentityFiles, []string{"/work/client/deploy", w.home + "/.ssh/id"})
+	check("UserKnownHostsFiles", d.UserKnownHostsFiles, []string{"/work/client/kh", w.home + "/.ssh/kh2"})
+	check("GlobalKnownHostsFiles", d.GlobalKnownHostsFiles, []string{"/work/client/gkh"})
+	check("CertificateFiles", d.CertificateFiles, []string{"/work/client/certs/c.pub"})
+	check("IdentityAgent", []string{d.IdentityAgent}, []string{"/work/client/agent.sock"})
+	check("jump IdentityFiles", d.Jumps[0].IdentityFiles, []string{"/work/client/gwkey"})
+
+	// Two clients in different directories do not share a pool.
+	w.env.WorkDir = "/elsewhere"
+	if d2 := w.resolve(Request{Destination: "h", Identities: []string{"deploy", "~/.ssh/id"}}); d2.Key() == d.Key() {
+		t.Errorf("Key() from /work/client = Key() from /elsewhere with relative paths")
+	}
+
+	// ssh -G shows the paths as given, expanded but not made absolute.
+	var g strings.Builder
+	if err := d.WriteG(&g); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"userknownhostsfile kh " + w.home + "/.ssh/kh2\n", "identityfile deploy\n", "globalknownhostsfile gkh\n"} {
+		if !strings.Contains(g.String(), line) {
+			t.Errorf("WriteG output lacks %q:\n%s", line, g.String())
+		}
 	}
 }

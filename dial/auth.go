@@ -165,13 +165,7 @@ func (a *authenticator) signers() ([]ssh.Signer, error) {
 }
 
 func (a *authenticator) agentSigners() []ssh.Signer {
-	sock := a.dest.IdentityAgent
-	switch sock {
-	case "none":
-		return nil
-	case "", "SSH_AUTH_SOCK":
-		sock = a.authSock
-	}
+	sock := a.dest.AgentSocket(a.authSock)
 	if sock == "" {
 		return nil
 	}

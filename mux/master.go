@@ -35,12 +35,7 @@ type RunRequest struct {
 // PoolKey names the pool a command may share: the Destination's key and
 // the agent it would authenticate with. Two commands share a connection
 // only if they would have authenticated the same way to the same server.
-func PoolKey(d config.Destination, authSock string) string {
-	if d.IdentityAgent == "none" || (d.IdentityAgent != "" && d.IdentityAgent != "SSH_AUTH_SOCK") {
-		authSock = ""
-	}
-	return d.Key() + "/" + authSock
-}
+func PoolKey(d config.Destination, authSock string) string { return d.PoolKey(authSock) }
 
 // Reporter is how the master speaks to the user of one command: on that
 // command's own stderr, in the gitssh command's words.
