@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gitssh/gitssh/config"
@@ -57,16 +58,16 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Dial opens an authenticated SSH connection to d. Errors are *ConnectError,
+// Dial opens an authenticated SSH connection to d. As in OpenSSH,
+// d.ConnectTimeout bounds opening the transport (TCP connect, or a
+// forwarded channel through a jump host) and the key exchange up to the
+// server's host key, not authentication: a passphrase prompt may take as
+// long as the user needs. Each ProxyJump hop is bounded by its own
+// ConnectTimeout. Errors are *ConnectError,
 // *ResolveError, *HandshakeError, *HostKeyError or *AuthError where the
 // failure is one of those.
 func Dial(ctx context.Context, d config.Destination, opts Options) (*ssh.Client, error) {
 	opts = opts.withDefaults()
-	if d.ConnectTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d.ConnectTimeout)
-		defer cancel()
-	}
 	for attempt := 1; ; attempt++ {
 		nc, err := transport(ctx, d, opts)
 		if err != nil {
@@ -117,6 +118,8 @@ func transport(ctx context.Context, d config.Destination, opts Options) (net.Con
 	}
 	dialer := net.Dialer{KeepAlive: keepAlive}
 	opts.Debugf("Connecting to %s port %s.", d.HostName, port)
+	ctx, cancel := withConnectTimeout(ctx, d)
+	defer cancel()
 	nc, err := dialer.DialContext(ctx, network, net.JoinHostPort(d.HostName, port))
 	if err != nil {
 		var dnsErr *net.DNSError
@@ -165,15 +168,29 @@ func jump(ctx context.Context, d config.Destination, opts Options) (net.Conn, er
 	return &chainConn{Conn: nc, clients: clients}, nil
 }
 
-// forward opens a direct-tcpip channel from client to d's SSH port.
+// forward opens a direct-tcpip channel from client to d's SSH port, within
+// d's ConnectTimeout: this is d's "TCP connect".
 func forward(ctx context.Context, client *ssh.Client, d config.Destination, opts Options) (net.Conn, error) {
 	port := strconv.Itoa(d.Port)
 	opts.Debugf("Forwarding to %s port %s through %s", d.HostName, port, client.RemoteAddr())
-	nc, err := client.DialContext(ctx, "tcp", net.JoinHostPort(d.HostName, port))
+	fctx, cancel := withConnectTimeout(ctx, d)
+	defer cancel()
+	nc, err := client.DialContext(fctx, "tcp", net.JoinHostPort(d.HostName, port))
 	if err != nil {
+		if fctx.Err() != nil && ctx.Err() == nil {
+			err = context.DeadlineExceeded
+		}
 		return nil, &ConnectError{Host: d.HostName, Port: port, Err: err}
 	}
 	return nc, nil
+}
+
+// withConnectTimeout bounds ctx by d.ConnectTimeout, if set.
+func withConnectTimeout(ctx context.Context, d config.Destination) (context.Context, context.CancelFunc) {
+	if d.ConnectTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d.ConnectTimeout)
 }
 
 // chainConn is the stream to the final host of a ProxyJump chain; closing it
@@ -219,6 +236,18 @@ func handshake(ctx context.Context, nc net.Conn, d config.Destination, opts Opti
 	// ends first, which makes NewClientConn return.
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
+	// ConnectTimeout bounds the key exchange until the server's host key
+	// arrives; what follows (a host-key question, authentication and its
+	// prompts) takes as long as it takes, as in OpenSSH.
+	var kexTimedOut atomic.Bool
+	if d.ConnectTimeout > 0 {
+		kexTimer := time.AfterFunc(d.ConnectTimeout, func() {
+			kexTimedOut.Store(true)
+			nc.Close()
+		})
+		defer kexTimer.Stop()
+		checker.onKey = func() { kexTimer.Stop() }
+	}
 	conn, chans, reqs, err := ssh.NewClientConn(nc, net.JoinHostPort(d.HostName, port), cfg)
 	if err != nil {
 		nc.Close()
@@ -226,6 +255,8 @@ func handshake(ctx context.Context, nc net.Conn, d config.Destination, opts Opti
 		switch {
 		case errors.Is(err, errKeyLocked):
 			return nil, err // Dial connects again without the key
+		case kexTimedOut.Load() && ctx.Err() == nil:
+			return nil, &ConnectError{Host: d.HostName, Port: port, Err: context.DeadlineExceeded}
 		case errors.As(err, &hkErr):
 			return nil, hkErr
 		case ctx.Err() != nil:

@@ -26,6 +26,9 @@ type hostKeyChecker struct {
 
 	// seen is set once a host key was received: the key exchange worked.
 	seen bool
+	// onKey, if set, is called when the host key arrives, before it is
+	// checked.
+	onKey func()
 }
 
 func newHostKeyChecker(d config.Destination, prompter Prompter, warnf func(string, ...any)) (*hostKeyChecker, error) {
@@ -68,6 +71,9 @@ func (h *hostKeyChecker) algorithms() []string {
 // check is the ssh.HostKeyCallback.
 func (h *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) error {
 	h.seen = true
+	if h.onKey != nil {
+		h.onKey()
+	}
 	err := h.db.HostKeyCallback()(h.lookup, remote, key)
 	if err == nil {
 		return nil
