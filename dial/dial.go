@@ -30,9 +30,19 @@ type Options struct {
 	// Warnf receives the warnings OpenSSH prints at its default log level,
 	// such as "Warning: Permanently added ...". If nil, they are dropped.
 	Warnf func(format string, args ...any)
-	// ProxyStderr receives a ProxyCommand's standard error. If nil, it is
-	// discarded.
+	// ProxyStderr receives a ProxyCommand's standard error, as given: the
+	// requesting client's stderr, so that a failing proxy's message reaches
+	// the user. If nil, it is discarded.
 	ProxyStderr io.Writer
+	// ProxyEnv is the environment a ProxyCommand runs with ("NAME=value"
+	// pairs): the requesting client's, as ssh, started by that client,
+	// would pass it. If nil, the command inherits this process's
+	// environment.
+	ProxyEnv []string
+	// ProxyDir is the directory a ProxyCommand runs in: the requesting
+	// client's, so that a relative program or file in the command means
+	// what it means to ssh. If empty, this process's directory is used.
+	ProxyDir string
 	// WrapConn, if set, wraps the transport under the SSH connection, for
 	// example to notice traffic for keepalives.
 	WrapConn func(net.Conn) net.Conn
@@ -103,7 +113,7 @@ func transport(ctx context.Context, d config.Destination, opts Options) (net.Con
 		return jump(ctx, d, opts)
 	case d.ProxyCommand != "":
 		opts.Debugf("Executing proxy command: exec %s", d.ProxyCommand)
-		return startProxyCommand(d.ProxyCommand, opts.ProxyStderr)
+		return startProxyCommand(d.ProxyCommand, opts.ProxyEnv, opts.ProxyDir, opts.ProxyStderr)
 	}
 	network := "tcp"
 	switch d.AddressFamily {

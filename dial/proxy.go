@@ -23,8 +23,9 @@ type proxyConn struct {
 }
 
 // startProxyCommand runs command through /bin/sh, as OpenSSH does ("exec"
-// first, so the shell does not linger), with its stdio as the connection.
-func startProxyCommand(command string, stderr io.Writer) (net.Conn, error) {
+// first, so the shell does not linger), with its stdio as the connection,
+// in dir with env (see Options.ProxyDir and ProxyEnv).
+func startProxyCommand(command string, env []string, dir string, stderr io.Writer) (net.Conn, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -39,6 +40,11 @@ func startProxyCommand(command string, stderr io.Writer) (net.Conn, error) {
 	cmd.Stdin = inR
 	cmd.Stdout = outW
 	cmd.Stderr = stderr
+	cmd.Env = env
+	cmd.Dir = dir
+	// stderr may be a pipe copied by a goroutine: a child of the proxy
+	// that keeps it open must not hold up Close for ever.
+	cmd.WaitDelay = time.Second
 	err = cmd.Start()
 	inR.Close()
 	outW.Close()

@@ -99,7 +99,9 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		Debugf:      u.Debugf,
 		Warnf:       u.Warnf,
 		ProxyStderr: stderr,
+		ProxyEnv:    environ,
 	}
+	opts.ProxyDir, _ = os.Getwd()
 	u.Debugf("direct mode: a connection of its own")
 	status, err := mux.Direct(ctx, d, cmd, opts)
 	if err != nil {
