@@ -221,7 +221,7 @@ func (c *chainConn) Close() error {
 // handshake runs the SSH handshake over nc and authenticates.
 func handshake(ctx context.Context, nc net.Conn, d config.Destination, opts Options) (*ssh.Client, error) {
 	port := strconv.Itoa(d.Port)
-	checker, err := newHostKeyChecker(d, opts.Prompter, opts.Warnf)
+	checker, err := newHostKeyChecker(d, opts.Prompter, opts.Warnf, opts.Debugf)
 	if err != nil {
 		nc.Close()
 		return nil, err

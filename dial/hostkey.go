@@ -20,7 +20,7 @@ import (
 type hostKeyChecker struct {
 	dest     config.Destination
 	lookup   string // the name looked up in known_hosts: "host" or "[host]:port"
-	db       *knownhosts.HostKeyDB
+	db       *knownHostsDB
 	prompter Prompter
 	warnf    func(format string, args ...any)
 
@@ -31,16 +31,11 @@ type hostKeyChecker struct {
 	onKey func()
 }
 
-func newHostKeyChecker(d config.Destination, prompter Prompter, warnf func(string, ...any)) (*hostKeyChecker, error) {
-	var files []string
-	for _, f := range append(append([]string(nil), d.UserKnownHostsFiles...), d.GlobalKnownHostsFiles...) {
-		if _, err := os.Stat(f); err == nil {
-			files = append(files, f)
-		}
-	}
-	db, err := knownhosts.NewDB(files...)
+func newHostKeyChecker(d config.Destination, prompter Prompter, warnf, debugf func(string, ...any)) (*hostKeyChecker, error) {
+	files := append(append([]string(nil), d.UserKnownHostsFiles...), d.GlobalKnownHostsFiles...)
+	db, err := loadKnownHosts(files, debugf)
 	if err != nil {
-		return nil, fmt.Errorf("read known hosts: %w", err)
+		return nil, err
 	}
 	h := &hostKeyChecker{dest: d, db: db, prompter: prompter, warnf: warnf}
 	h.lookup = lookupName(d)
@@ -88,7 +83,7 @@ func (h *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) err
 	var revoked *xknownhosts.RevokedError
 	if errors.As(err, &revoked) {
 		base.Problem = HostKeyRevoked
-		base.KnownFile, base.KnownLine = revoked.Revoked.Filename, revoked.Revoked.Line
+		base.KnownFile, base.KnownLine = h.db.fileName(revoked.Revoked.Filename), revoked.Revoked.Line
 		return &base
 	}
 	var keyErr *xknownhosts.KeyError
@@ -97,7 +92,7 @@ func (h *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) err
 	}
 	if len(keyErr.Want) > 0 {
 		base.Problem = HostKeyChanged
-		base.KnownFile, base.KnownLine = keyErr.Want[0].Filename, keyErr.Want[0].Line
+		base.KnownFile, base.KnownLine = h.db.fileName(keyErr.Want[0].Filename), keyErr.Want[0].Line
 		return &base
 	}
 	switch h.dest.StrictHostKeyChecking {
