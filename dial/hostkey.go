@@ -1,6 +1,7 @@
 package dial
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -23,6 +24,7 @@ type hostKeyChecker struct {
 	db       *knownHostsDB
 	prompter Prompter
 	warnf    func(format string, args ...any)
+	debugf   func(format string, args ...any)
 
 	// seen is set once a host key was received: the key exchange worked.
 	seen bool
@@ -37,7 +39,7 @@ func newHostKeyChecker(d config.Destination, prompter Prompter, warnf, debugf fu
 	if err != nil {
 		return nil, err
 	}
-	h := &hostKeyChecker{dest: d, db: db, prompter: prompter, warnf: warnf}
+	h := &hostKeyChecker{dest: d, db: db, prompter: prompter, warnf: warnf, debugf: debugf}
 	h.lookup = lookupName(d)
 	return h, nil
 }
@@ -69,7 +71,20 @@ func (h *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) err
 	if h.onKey != nil {
 		h.onKey()
 	}
-	err := h.db.HostKeyCallback()(h.lookup, remote, key)
+	cb := h.db.HostKeyCallback()
+	var err error
+	if cert, ok := key.(*ssh.Certificate); ok {
+		err = h.checkCert(cb, remote, cert)
+		if errors.Is(err, errNoTrustedCA) {
+			// As OpenSSH: a certificate no @cert-authority line vouches
+			// for is checked, and recorded, as the plain host key.
+			h.debugf("No matching CA found. Retry with plain key")
+			key = cert.Key
+			err = cb(h.lookup, remote, key)
+		}
+	} else {
+		err = cb(h.lookup, remote, key)
+	}
 	if err == nil {
 		return nil
 	}
@@ -117,6 +132,31 @@ func (h *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) err
 		base.Problem = HostKeyUnknown
 		return &base
 	}
+}
+
+// errNoTrustedCA is a host certificate whose CA no @cert-authority line
+// for the host names.
+var errNoTrustedCA = errors.New("no matching CA found")
+
+// checkCert checks a host certificate. A revoked CA or host key fails closed
+// with a *xknownhosts.RevokedError (OpenSSH's check_key_not_revoked looks at
+// both, trusted CA or not); a CA that is not trusted for the host is
+// errNoTrustedCA; a trusted CA's certificate is checked by the library.
+func (h *hostKeyChecker) checkCert(cb ssh.HostKeyCallback, remote net.Addr, cert *ssh.Certificate) error {
+	for _, k := range []ssh.PublicKey{cert.SignatureKey, cert.Key} {
+		// Revocation is looked at before the host name: any answer other
+		// than RevokedError says nothing about this certificate.
+		if err := cb(h.lookup, remote, k); errors.As(err, new(*xknownhosts.RevokedError)) {
+			return err
+		}
+	}
+	ca := cert.SignatureKey.Marshal()
+	for _, k := range h.db.HostKeys(h.lookup) {
+		if k.Cert && bytes.Equal(k.Marshal(), ca) {
+			return cb(h.lookup, remote, cert)
+		}
+	}
+	return errNoTrustedCA
 }
 
 // ask puts OpenSSH's question for an unknown host to the user.
@@ -197,6 +237,9 @@ func appendLine(file, line string) error {
 // keyTypeName is how OpenSSH names a key type in messages: "ED25519",
 // "ECDSA", "RSA".
 func keyTypeName(key ssh.PublicKey) string {
+	if cert, ok := key.(*ssh.Certificate); ok {
+		return keyTypeName(cert.Key) + "-CERT"
+	}
 	t := key.Type()
 	switch {
 	case strings.Contains(t, "ed25519"):

@@ -19,10 +19,12 @@ package main
 //
 // Script commands (Params.Cmds):
 //
-//	world [-name NAME] [-max-sessions N] [-max-startups S] [-extra LINE]... [-repos N]
+//	world [-name NAME] [-max-sessions N] [-max-startups S] [-host-ca CAKEY] [-extra LINE]... [-repos N]
 //	    Start an sshd on 127.0.0.1 in $WORK/world (or $WORK/world/NAME), stopped
 //	    at the end of the script, with bare repositories r1.git ... (-repos,
-//	    default 2; 3 commits each on main). All servers of a script share one
+//	    default 2; 3 commits each on main). -host-ca signs its host keys with
+//	    the CA private key CAKEY (host certificates for 127.0.0.1, offered by
+//	    sshd; $KNOWNHOSTS still gets the plain keys). All servers of a script share one
 //	    set of client files in $WORK/world/client. Sets:
 //	      PORT, REPOS, SSHD_LOG, ALIAS   for this server, prefixed NAME_ with -name
 //	                                     (NAME upper-cased: -name jump gives JUMP_PORT)
@@ -325,9 +327,10 @@ func cmdWorld(ts *testscript.TestScript, neg bool, args []string) {
 	fs.IntVar(&opts.MaxSessions, "max-sessions", 0, "sshd MaxSessions")
 	fs.StringVar(&opts.MaxStartups, "max-startups", "", "sshd MaxStartups")
 	fs.Var((*stringsFlag)(&opts.Extra), "extra", "extra sshd_config line (repeatable)")
+	fs.StringVar(&opts.HostCA, "host-ca", "", "CA private key that signs the host keys")
 	nrepos := fs.Int("repos", 2, "number of bare repositories")
 	if rest := parseFlags(ts, fs, args); len(rest) > 0 {
-		ts.Fatalf("usage: world [-name NAME] [-max-sessions N] [-max-startups S] [-extra LINE]... [-repos N]")
+		ts.Fatalf("usage: world [-name NAME] [-max-sessions N] [-max-startups S] [-host-ca CAKEY] [-extra LINE]... [-repos N]")
 	}
 	st := state(ts)
 	st.mu.Lock()

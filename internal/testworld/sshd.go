@@ -31,6 +31,10 @@ type SSHDOptions struct {
 	// If empty, the line is omitted and sshd's default applies.
 	MaxStartups string
 
+	// HostCA is a CA private key: if set, every host key is signed with it
+	// (a host certificate for 127.0.0.1) and sshd offers the certificates.
+	HostCA string
+
 	// Extra holds further sshd_config lines, appended in order. sshd uses
 	// the first value it reads for most keywords, so an Extra line cannot
 	// override one written above it; use the fields for those.
@@ -112,6 +116,11 @@ func StartSSHD(dir string, opts SSHDOptions) (*SSHD, error) {
 			return nil, err
 		}
 	}
+	if opts.HostCA != "" {
+		if err := signHostKeys(dir, opts.HostCA); err != nil {
+			return nil, err
+		}
+	}
 	ak := filepath.Join(dir, authorizedKeysName)
 	if err := os.WriteFile(ak, nil, 0o600); err != nil {
 		return nil, err
@@ -168,6 +177,11 @@ func (s *SSHD) writeConfig() error {
 	line("Port %d", s.port)
 	for _, k := range hostKeyTypes {
 		line("HostKey %s", filepath.Join(s.dir, "ssh_host_"+k.typ+"_key"))
+	}
+	if s.opts.HostCA != "" {
+		for _, k := range hostKeyTypes {
+			line("HostCertificate %s", hostCertPath(filepath.Join(s.dir, "ssh_host_"+k.typ+"_key")))
+		}
 	}
 	line("PidFile %s", filepath.Join(s.dir, sshdPidName))
 	line("AuthorizedKeysFile %s", filepath.Join(s.dir, authorizedKeysName))
