@@ -235,7 +235,7 @@ func handshake(ctx context.Context, nc net.Conn, d config.Destination, opts Opti
 		HostKeyAlgorithms: checker.algorithms(),
 		BannerCallback: func(msg string) error {
 			if d.LogLevel != "QUIET" && d.LogLevel != "FATAL" && d.LogLevel != "ERROR" {
-				opts.Warnf("%s", strings.TrimRight(msg, "\n"))
+				opts.Warnf("%s", strings.TrimRight(visBanner(msg), "\n"))
 			}
 			return nil
 		},

@@ -696,3 +696,22 @@ func (c *countingConn) Read(b []byte) (int, error) {
 	c.n.Add(int64(n))
 	return n, err
 }
+
+func TestDialBannerIsMadeVisible(t *testing.T) {
+	// A server's banner tries to clear the screen, set the window title and
+	// ring the bell; gitssh shows those bytes, as OpenSSH does, instead of
+	// sending them to the terminal.
+	w := newWorld(t, sshtest.Options{Banner: "Welcome \x1b[2J\x1b]0;pwned\x07to Grüße\r\n"})
+	w.trust(t)
+	var warn warnings
+	dialOK(t, w.dest(w.userKey(t)), dial.Options{Warnf: warn.warnf})
+	want := []string{`Welcome \033[2J\033]0;pwned\007to Grüße` + "\r"}
+	if diff := cmp.Diff(want, warn.get()); diff != "" {
+		t.Errorf("Warnf lines (-want +got):\n%s", diff)
+	}
+	for _, l := range warn.get() {
+		if strings.ContainsAny(l, "\x1b\x07") {
+			t.Errorf("a warning holds a raw control character: %q", l)
+		}
+	}
+}
