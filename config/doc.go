@@ -31,6 +31,13 @@
 // that cannot be expanded and ProxyJump loops are errors ([Error]), worded
 // as OpenSSH words them where it has words for them.
 //
+// The work of one Resolve is bounded whatever the files hold (bounds.go):
+// Include depth (OpenSSH's 16) and the number of files read end in notes;
+// the total work (bytes and lines evaluated, pattern matching, over both
+// passes and every ProxyJump hop) and the number of jump hosts end in an
+// [Error] wrapping a [LimitError], so that a file including itself many
+// times over fails in milliseconds instead of running for minutes.
+//
 // # Deliberate differences from OpenSSH
 //
 //   - Keepalives are on by default ([DefaultServerAliveInterval]), gitssh

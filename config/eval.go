@@ -17,15 +17,6 @@ import (
 // at the first line it does not understand (Match final, Match exec, ...)
 // and resolves Include against the process's real home directory.
 
-const (
-	// maxIncludeDepth is OpenSSH's READCONF_MAX_DEPTH.
-	maxIncludeDepth = 16
-	// maxFileReads bounds the files one Resolve may read (all passes and
-	// ProxyJump hops together), so that files including themselves many
-	// times over cannot make it slow.
-	maxFileReads = 2048
-)
-
 // fileSystem is how the evaluator reads files: the real one in Resolve, a
 // map in tests and fuzzing.
 type fileSystem interface {
@@ -62,14 +53,20 @@ type evaluator struct {
 	host  string
 	final bool
 
-	wantFinal bool // a "Match final" was seen
-	reads     *int // files read so far, shared by all evaluators of one Resolve
+	wantFinal bool    // a "Match final" was seen
+	budget    *budget // the work done so far, shared by all evaluators of one Resolve
 }
 
 // refuseError is RefuseConnection in a block that applies.
 type refuseError struct{ msg string }
 
 func (e *refuseError) Error() string { return e.msg }
+
+// fatal reports whether an error reading files ends the Resolve rather
+// than becoming a note: RefuseConnection, or too much work.
+func fatal(err error) bool {
+	return errors.As(err, new(*refuseError)) || errors.As(err, new(*LimitError))
+}
 
 // readConfigs reads -F's file, or the user's and the system's files.
 func (e *evaluator) readConfigs(configFile string) error {
@@ -87,7 +84,7 @@ func (e *evaluator) readConfigs(configFile string) error {
 	}
 	if path := e.userConfig(); path != "" {
 		if err := e.readFile(path, fileFlags{user: true}, &active, 0); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			if errors.As(err, new(*refuseError)) {
+			if fatal(err) {
 				return err
 			}
 			e.notes.add("%s: %v", path, err)
@@ -96,7 +93,7 @@ func (e *evaluator) readConfigs(configFile string) error {
 	active = true
 	path := e.systemConfig()
 	if err := e.readFile(path, fileFlags{}, &active, 0); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		if errors.As(err, new(*refuseError)) {
+		if fatal(err) {
 			return err
 		}
 		e.notes.add("%s: %v", path, err)
@@ -127,12 +124,15 @@ func (e *evaluator) readFile(path string, flags fileFlags, active *bool, depth i
 	if depth > maxIncludeDepth {
 		return errors.New("Too many recursive configuration includes")
 	}
-	*e.reads++
-	if *e.reads > maxFileReads {
+	e.budget.files++
+	if e.budget.files > maxFileReads {
 		return fmt.Errorf("more than %d configuration files read", maxFileReads)
 	}
 	data, err := e.fs.ReadFile(path)
 	if err != nil {
+		return err
+	}
+	if err := e.budget.charge(fileCost + len(data)); err != nil {
 		return err
 	}
 	for i, text := range strings.Split(string(data), "\n") {
@@ -170,8 +170,24 @@ func (e *evaluator) commandLine(opt string) error {
 // is skipped (and that is worth reporting), a *refuseError for
 // RefuseConnection.
 func (e *evaluator) processLine(text string, src source, flags fileFlags, active *bool, depth int, cmdline bool) error {
+	if err := e.budget.charge(lineCost + byteCost*len(text)); err != nil {
+		return err
+	}
 	l, ok, err := splitLine(text)
 	lower := strings.ToLower(l.keyword)
+	// Pattern matching costs at most the line's length times the length of
+	// what it is matched against: the host for Host, the longest of the
+	// names Match looks at.
+	subject := -1
+	switch lower {
+	case "host":
+		subject = len(e.host)
+	case "match":
+		subject = max(len(e.host), len(e.alias), len(e.opts.first("user")), len(e.env.LocalUser), len(e.opts.first("tag")), len(e.opts.first("hostname")))
+	}
+	if err := e.budget.charge(len(text) * (subject + 1)); err != nil {
+		return err
+	}
 	if err != nil {
 		header := lower == "host" || lower == "match"
 		if header && !cmdline {
@@ -189,7 +205,11 @@ func (e *evaluator) processLine(text string, src source, flags fileFlags, active
 	}
 	kw, known := lookupKeyword(lower)
 	if !known {
-		if ign := e.opts.first("ignoreunknown"); ign != "" && matchPatternList(lower, ign, true) == 1 {
+		ign := e.opts.first("ignoreunknown")
+		if err := e.budget.charge(len(lower) * len(ign)); err != nil {
+			return err
+		}
+		if ign != "" && matchPatternList(lower, ign, true) == 1 {
 			return nil
 		}
 		if !*active {
@@ -319,7 +339,7 @@ func (e *evaluator) include(args []string, src source, flags fileFlags, active *
 			*active = outer
 			switch {
 			case err == nil || errors.Is(err, fs.ErrNotExist):
-			case errors.As(err, new(*refuseError)):
+			case fatal(err):
 				return err
 			case errors.As(err, new(*fs.PathError)):
 				note("Can't open user config file %s: %v", m, err)

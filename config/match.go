@@ -15,54 +15,34 @@ import (
 // no pattern lists with negation, which Match needs.
 
 // matchPattern reports whether s matches pattern, where '*' matches any run
-// of bytes and '?' exactly one byte. Like OpenSSH's match_pattern it runs an
-// NFA, so hostile patterns cannot make it slow.
+// of bytes and '?' exactly one byte, as OpenSSH's match_pattern. It
+// backtracks only to the last '*' seen, so it takes at most
+// len(s)*len(pattern) steps (usually about len(s)+len(pattern)) and never
+// allocates: hostile patterns cannot make it slow, and the evaluator
+// charges that product to its work budget.
 func matchPattern(s, pattern string) bool {
-	m := len(pattern)
-	if m == 0 {
-		return s == ""
-	}
-	states := make([]bool, m+1)
-	next := make([]bool, m+1)
-	states[0] = true
-	starClosure(states, pattern)
-	for i := 0; i < len(s); i++ {
-		clear(next)
-		for j := 0; j < m; j++ {
-			if !states[j] {
-				continue
-			}
-			switch pattern[j] {
-			case '*':
-				next[j] = true
-			case '?':
-				next[j+1] = true
-			default:
-				if pattern[j] == s[i] {
-					next[j+1] = true
-				}
-			}
-		}
-		starClosure(next, pattern)
-		states, next = next, states
-		active := false
-		for _, st := range states {
-			active = active || st
-		}
-		if !active {
+	si, pi := 0, 0
+	star, resume := -1, 0 // the last '*' seen, and where in s it took over
+	for si < len(s) {
+		switch {
+		case pi < len(pattern) && pattern[pi] == '*':
+			star, resume = pi, si
+			pi++
+		case pi < len(pattern) && (pattern[pi] == '?' || pattern[pi] == s[si]):
+			si++
+			pi++
+		case star >= 0:
+			// Let the last '*' take one more byte and try again from there.
+			resume++
+			si, pi = resume, star+1
+		default:
 			return false
 		}
 	}
-	return states[m]
-}
-
-// starClosure adds the states reachable through '*' without input.
-func starClosure(states []bool, pattern string) {
-	for i := 0; i < len(pattern); i++ {
-		if states[i] && pattern[i] == '*' {
-			states[i+1] = true
-		}
+	for pi < len(pattern) && pattern[pi] == '*' {
+		pi++
 	}
+	return pi == len(pattern)
 }
 
 // matchPatternList matches s against a comma-separated list of patterns,

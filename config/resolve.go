@@ -7,10 +7,6 @@ import (
 	"strings"
 )
 
-// maxJumpDepth bounds how deeply ProxyJump hosts may themselves be reached
-// through ProxyJump hosts of their own.
-const maxJumpDepth = 8
-
 // Resolve computes the configuration for one destination, as ssh does:
 // command-line flags first, then -o options, then the destination's user
 // and port, then the configuration files (the first value obtained for an
@@ -22,13 +18,13 @@ const maxJumpDepth = 8
 // cannot be expanded, for a -F file that cannot be read, for
 // RefuseConnection and for ProxyJump loops. They are of type *Error.
 func Resolve(req Request, env Env) (Destination, error) {
-	return resolver{fs: osFS{}, reads: new(int)}.resolve(req, env, hopContext{})
+	return resolver{fs: osFS{}, budget: new(budget)}.resolve(req, env, hopContext{})
 }
 
 // resolver resolves destinations with one file system.
 type resolver struct {
-	fs    fileSystem
-	reads *int // files read so far; see maxFileReads
+	fs     fileSystem
+	budget *budget // the work done so far; see bounds.go
 }
 
 // hopContext is set when a ProxyJump hop is being resolved.
@@ -86,10 +82,10 @@ func (r resolver) resolve(req Request, env Env, hc hopContext) (Destination, err
 		opts.apply(mustKeyword("proxyjump"), []string{hc.through}, commandLine)
 	}
 
-	e := &evaluator{fs: r.fs, reads: r.reads, env: env, opts: opts, notes: notes, alias: dest.host, host: dest.host}
+	e := &evaluator{fs: r.fs, budget: r.budget, env: env, opts: opts, notes: notes, alias: dest.host, host: dest.host}
 	for _, o := range req.Options {
 		if err := e.commandLine(o); err != nil {
-			return Destination{}, err
+			return Destination{}, asError(err)
 		}
 	}
 
@@ -117,7 +113,7 @@ func (r resolver) resolve(req Request, env Env, hc hopContext) (Destination, err
 		// "Match final": read everything again, as OpenSSH does, with
 		// Host and Match host now seeing the final host name and the
 		// values of the first pass still in place.
-		final := &evaluator{fs: r.fs, reads: r.reads, env: env, opts: opts, notes: notes, alias: dest.host, host: hostname, final: true}
+		final := &evaluator{fs: r.fs, budget: r.budget, env: env, opts: opts, notes: notes, alias: dest.host, host: hostname, final: true}
 		if err := final.readConfigs(req.ConfigFile); err != nil {
 			return Destination{}, asError(err)
 		}
@@ -163,6 +159,10 @@ func (r resolver) resolveJumps(spec string, req Request, env Env, chain []chainL
 	hops, err := parseJumpSpec(spec)
 	if err != nil {
 		return nil, nil, &Error{Msg: fmt.Sprintf("Invalid ProxyJump \"%s\"", spec)}
+	}
+	r.budget.hops += len(hops)
+	if r.budget.hops > maxHopsResolved {
+		return nil, nil, &Error{Msg: fmt.Sprintf("ProxyJump: more than %d jump hosts in all", maxHopsResolved), Err: &LimitError{What: "jump hosts", Limit: maxHopsResolved}}
 	}
 	parts := strings.Split(spec, ",")
 	var jumps []Destination

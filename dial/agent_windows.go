@@ -8,11 +8,6 @@ import (
 	"github.com/Microsoft/go-winio"
 )
 
-// defaultAgent is the agent used when SSH_AUTH_SOCK is unset: the named
-// pipe of the Windows OpenSSH agent service (ssh-agent), which is where
-// Win32-OpenSSH's ssh looks too.
-const defaultAgent = `\\.\pipe\openssh-ssh-agent`
-
 // agentPipeTimeout bounds the wait for a free instance of an agent's pipe.
 const agentPipeTimeout = 2 * time.Second
 

@@ -167,9 +167,6 @@ func (a *authenticator) signers() ([]ssh.Signer, error) {
 func (a *authenticator) agentSigners() []ssh.Signer {
 	sock := a.dest.AgentSocket(a.authSock)
 	if sock == "" {
-		sock = defaultAgent
-	}
-	if sock == "" {
 		return nil
 	}
 	nc, err := dialAgent(sock)

@@ -18,3 +18,6 @@ func controlDirEnv(env map[string]string) (runtimeDir, tempDir string) {
 // cacheHome is the user's cache directory, $XDG_CACHE_HOME, or "" for
 // ~/.cache.
 func cacheHome(env map[string]string) string { return env["XDG_CACHE_HOME"] }
+
+// agentSocket is the agent the client offers: $SSH_AUTH_SOCK, or none.
+func agentSocket(env map[string]string) string { return env["SSH_AUTH_SOCK"] }

@@ -11,3 +11,12 @@ func controlDirEnv(env map[string]string) (runtimeDir, tempDir string) {
 // cache is %LOCALAPPDATA%\gitssh\limits.json, beside the control pipe's
 // lock and the master's log.
 func cacheHome(env map[string]string) string { return env["LOCALAPPDATA"] }
+
+// agentSocket is the agent the client offers when SSH_AUTH_SOCK is unset:
+// the Windows OpenSSH agent's named pipe, as Windows' own ssh uses.
+func agentSocket(env map[string]string) string {
+	if s := env["SSH_AUTH_SOCK"]; s != "" {
+		return s
+	}
+	return `\\.\pipe\openssh-ssh-agent`
+}

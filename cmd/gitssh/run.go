@@ -73,7 +73,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		Dest:        d,
 		Command:     inv.remoteCommand(),
 		Env:         d.Environment(environ),
-		AgentSocket: env["SSH_AUTH_SOCK"],
+		AgentSocket: agentSocket(env),
 	}
 	if d.HasProxyCommand() {
 		req.ProxyEnv = environ
