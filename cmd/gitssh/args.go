@@ -15,6 +15,9 @@ type invocation struct {
 	printConfig bool   // -G
 	version     bool   // -V
 	help        bool   // --help
+	setup       bool   // --setup (with --undo, --force): see setup.go
+	undo        bool
+	force       bool
 	control     string // -O ctl_cmd
 	stdinNull   bool   // -n
 	ignored     []string
@@ -49,9 +52,17 @@ func parseArgs(args []string) (*invocation, error) {
 			i++
 			break
 		}
-		if a == "--help" {
-			inv.help = true
-			return inv, nil
+		if strings.HasPrefix(a, "--") {
+			// ssh has no long options: every --word is gitssh's own,
+			// never a host.
+			if err := inv.parseLong(a); err != nil {
+				return nil, err
+			}
+			if inv.help {
+				return inv, nil
+			}
+			i++
+			continue
 		}
 		if len(a) < 2 || a[0] != '-' {
 			if inv.req.Destination != "" {
@@ -72,10 +83,36 @@ func parseArgs(args []string) (*invocation, error) {
 		i++
 	}
 	inv.command = args[i:]
+	if (inv.undo || inv.force) && !inv.setup {
+		return nil, &usageError{"--undo and --force go with --setup"}
+	}
+	if inv.setup {
+		if inv.req.Destination != "" {
+			return nil, &usageError{"--setup takes no destination"}
+		}
+		return inv, nil
+	}
 	if inv.req.Destination == "" && !inv.version && !inv.help && inv.control == "" {
 		return nil, &usageError{"missing destination"}
 	}
 	return inv, nil
+}
+
+// parseLong parses one of gitssh's own long options.
+func (inv *invocation) parseLong(a string) error {
+	switch a {
+	case "--help":
+		inv.help = true
+	case "--setup":
+		inv.setup = true
+	case "--undo":
+		inv.undo = true
+	case "--force":
+		inv.force = true
+	default:
+		return &usageError{fmt.Sprintf("unknown option %s", a)}
+	}
+	return nil
 }
 
 // parseFlags parses the cluster of flags at args[i] and returns the index

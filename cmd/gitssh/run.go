@@ -32,6 +32,8 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	case inv.version:
 		fmt.Fprintf(stderr, "gitssh %s\n", version())
 		return 0
+	case inv.setup:
+		return runSetup(ctx, u, environ, inv.undo, inv.force)
 	}
 	u.verbose = inv.req.Verbose
 	u.quiet = inv.req.Quiet
@@ -156,10 +158,12 @@ func localEnv(env map[string]string) config.Env {
 	return e
 }
 
-const helpText = `gitssh: the ssh for git. Use it as git's ssh command:
+const helpText = `gitssh: the ssh for git. Set it up as git's ssh command with
 
-    export GIT_SSH_COMMAND=gitssh     # or: git config --global core.sshCommand gitssh
-    export GIT_SSH=gitssh             # as well, for Android repo (see README)
+    gitssh --setup          # core.sshCommand and ssh.variant in your global git config
+    export GIT_SSH=gitssh   # as well, for Android repo (see README)
+
+or export GIT_SSH_COMMAND=gitssh (git then runs "gitssh -G" before every command).
 
 It takes ssh's command line and honours ~/.ssh/config, known_hosts and
 ssh-agent; each command runs as a channel of a connection kept open by a
@@ -169,6 +173,7 @@ handshakes.
 usage: gitssh [-46GTnqvV] [-F configfile] [-i identity_file] [-J destination]
               [-l login_name] [-O ctl_cmd] [-o option] [-p port]
               destination [command [argument ...]]
+       gitssh --setup [--force | --undo]
 
   -G            print the resolved configuration and exit (as ssh -G)
   -O check|exit|stop|status
@@ -176,6 +181,10 @@ usage: gitssh [-46GTnqvV] [-F configfile] [-i identity_file] [-J destination]
   -o Key=Value  any ssh_config option, e.g. -o ServerAliveInterval=30
   -v            debug output on stderr (repeat for more)
   -V            print the version
+  --setup [--force] | --setup --undo
+                write (or remove) gitssh's settings in the global git config;
+                --force replaces another core.sshCommand. ssh has no long
+                options, so a --word is never taken for a host
 
 Defaults that differ from OpenSSH's: ServerAliveInterval 3, ServerAliveCountMax 10,
 ControlMaster auto with gitssh's own master (ControlMaster no: direct mode).

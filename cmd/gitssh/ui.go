@@ -66,6 +66,7 @@ func (u *ui) setLogLevel(level string) {
 const usageText = `usage: gitssh [-46GTnqvV] [-F configfile] [-i identity_file] [-J destination]
               [-l login_name] [-O ctl_cmd] [-o option] [-p port]
               destination [command [argument ...]]
+       gitssh --setup [--force | --undo]
 `
 
 func (u *ui) usage(err error) int {
@@ -161,4 +162,45 @@ func (u *ui) hostKeyMessage(e *dial.HostKeyError, d config.Destination) {
 		fmt.Fprintf(w, "No %s host key is known for %s and you have requested strict checking.\n", e.KeyType, e.Host)
 	}
 	fmt.Fprintf(w, "Host key verification failed.\n")
+}
+
+// setupLine reports what gitssh --setup did with one git setting: "wrote"
+// (was: the value it replaced, with --force), "already set", "removed",
+// "kept" (--undo: a value --setup does not write) or "not set".
+func (u *ui) setupLine(what, key, value, file, was string) {
+	switch what {
+	case "wrote":
+		if was != "" {
+			fmt.Fprintf(u.stderr, "gitssh: wrote %s = %s to %s (it was %q)\n", key, value, file, was)
+			return
+		}
+		fmt.Fprintf(u.stderr, "gitssh: wrote %s = %s to %s\n", key, value, file)
+	case "already set":
+		fmt.Fprintf(u.stderr, "gitssh: already set: %s = %s in %s\n", key, value, file)
+	case "removed":
+		fmt.Fprintf(u.stderr, "gitssh: removed %s = %s from %s\n", key, value, file)
+	case "kept":
+		fmt.Fprintf(u.stderr, "gitssh: kept %s = %s in %s: gitssh --setup does not write that value\n", key, value, file)
+	case "not set":
+		fmt.Fprintf(u.stderr, "gitssh: %s is not set in the global git config: nothing to remove\n", key)
+	}
+}
+
+// setupRefused says why gitssh --setup changed nothing.
+func (u *ui) setupRefused(e *setupRefusedError) {
+	u.errorf("%v: not replaced (gitssh --setup --force replaces it)", e)
+}
+
+// setupOverridden warns that an exported variable wins over the setting.
+func (u *ui) setupOverridden(name, value, key string) {
+	u.errorf("hint: %s=%s is exported here and wins over %s: unset it to use gitssh", name, value, key)
+}
+
+// setupRepoHint is the one line Android repo users still need: repo
+// starts its own ssh masters unless GIT_SSH is set.
+func (u *ui) setupRepoHint(command string) {
+	if strings.ContainsAny(command, " \t'\"$\\`") {
+		command = "'" + strings.ReplaceAll(command, "'", `'\''`) + "'"
+	}
+	u.errorf("hint: for Android repo, also put in your shell profile: export GIT_SSH=%s", command)
 }
