@@ -4,7 +4,7 @@
 //	go run ./scripts/bench [-quick] [-reps N] [-out DIR] [-only SCENARIO,...] [-keep]
 //
 // It builds gitssh, starts private sshd worlds on 127.0.0.1 (internal/testworld)
-// and runs every scenario through four transports, interleaved (the order
+// and runs every scenario through five transports, interleaved (the order
 // is rotated on every repetition):
 //
 //   - ssh: plain OpenSSH, GIT_SSH_COMMAND="ssh -F CFG";
@@ -13,6 +13,9 @@
 //   - gitssh: "gitssh -F CFG" with its own master (stopped with
 //     "gitssh -O exit" after every run; the learned limits file under
 //     HOME/.cache/gitssh is kept, as a user's would be);
+//   - gitssh-setup: the same gitssh as "gitssh --setup" leaves git: no
+//     GIT_SSH_COMMAND, core.sshCommand and ssh.variant=ssh in a global git
+//     config (GIT_CONFIG_GLOBAL), so git runs no "gitssh -G" probe;
 //   - local: a stand-in ssh that runs the remote command locally with
 //     sh -c: the floor, the same git work with no transport at all.
 //
