@@ -188,3 +188,13 @@ func (inv *invocation) parseFlags(args []string, i int) (int, error) {
 func (inv *invocation) remoteCommand() string {
 	return strings.Join(inv.command, " ")
 }
+
+// printsOnly reports whether args ask only to print something and exit
+// (-G, -V, --help, a usage error), touching no network.
+func printsOnly(args []string) bool {
+	if len(args) > 0 && args[0] == masterFlag {
+		return false
+	}
+	inv, err := parseArgs(args)
+	return err != nil || (inv.control == "" && !inv.setup && (inv.printConfig || inv.version || inv.help))
+}

@@ -129,3 +129,20 @@ func TestSetupUndoKeepsForeignValues(t *testing.T) {
 		t.Errorf("--undo left ssh.variant = %q", got)
 	}
 }
+
+func TestPrintsOnly(t *testing.T) {
+	for args, want := range map[string]bool{
+		"-G -o SendEnv=GIT_PROTOCOL -p 7999 git@host": true,
+		"-V":              true,
+		"--help":          true,
+		"-Z host":         true, // a usage error
+		"git@host true":   false,
+		"-O exit":         false,
+		"--setup":         false,
+		"--master / 5m0s": false,
+	} {
+		if got := printsOnly(strings.Fields(args)); got != want {
+			t.Errorf("printsOnly(%s) = %v, want %v", args, got, want)
+		}
+	}
+}

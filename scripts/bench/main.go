@@ -155,7 +155,7 @@ func machineInfo(b *bench) []string {
 	lines = append(lines, fmt.Sprintf("machine: %s, %d CPUs (nproc), %s memory, %s/%s, load average at start %s", host, runtime.NumCPU(), memTotal(), runtime.GOOS, runtime.GOARCH, loadAvg()))
 	lines = append(lines, "OpenSSH: "+firstLine(output("ssh", "-V")))
 	lines = append(lines, "git: "+firstLine(output("git", "--version")))
-	lines = append(lines, "gitssh: "+firstLine(output(b.gitssh, "-V"))+", built with "+runtime.Version())
+	lines = append(lines, "gitssh: "+firstLine(output(b.gitssh, "-V"))+", built with "+runtime.Version()+" and CGO_ENABLED=0 (static, as the README says)")
 	return lines
 }
 
