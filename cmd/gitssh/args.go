@@ -15,12 +15,11 @@ type invocation struct {
 	printConfig bool   // -G
 	version     bool   // -V
 	help        bool   // --help
-	setup       bool   // --setup (with --undo, --force): see setup.go
-	undo        bool
-	force       bool
 	control     string // -O ctl_cmd
 	stdinNull   bool   // -n
 	ignored     []string
+
+	setup, undo, force bool // --setup [--undo] [--force]: see setup.go
 }
 
 // usageError is a command line gitssh cannot run; it is reported with the
