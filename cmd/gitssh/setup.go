@@ -42,12 +42,12 @@ func (e *setupRefusedError) Error() string {
 	return fmt.Sprintf("%s is already %q in %s", e.key, e.have, e.file)
 }
 
-// gitConfig runs "git config --global ARGS" in env. found is false when git
-// reports that the key is not set (status 1 of a read).
+// gitConfig runs "git config --global ARGS" with gitssh's environment.
 type gitConfig struct {
 	environ []string
 }
 
+// run returns git's stdout and exit status; err carries git's message.
 func (g gitConfig) run(ctx context.Context, args ...string) (out string, status int, err error) {
 	cmd := exec.CommandContext(ctx, "git", append([]string{"config", "--global"}, args...)...)
 	cmd.Env = g.environ
