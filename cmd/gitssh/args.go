@@ -18,6 +18,8 @@ type invocation struct {
 	control     string // -O ctl_cmd
 	stdinNull   bool   // -n
 	ignored     []string
+
+	setup, undo, force bool // --setup [--undo] [--force]: see setup.go
 }
 
 // usageError is a command line gitssh cannot run; it is reported with the
@@ -49,9 +51,17 @@ func parseArgs(args []string) (*invocation, error) {
 			i++
 			break
 		}
-		if a == "--help" {
-			inv.help = true
-			return inv, nil
+		if strings.HasPrefix(a, "--") {
+			// ssh has no long options: every --word is gitssh's own,
+			// never a host.
+			if err := inv.parseLong(a); err != nil {
+				return nil, err
+			}
+			if inv.help {
+				return inv, nil
+			}
+			i++
+			continue
 		}
 		if len(a) < 2 || a[0] != '-' {
 			if inv.req.Destination != "" {
@@ -72,10 +82,36 @@ func parseArgs(args []string) (*invocation, error) {
 		i++
 	}
 	inv.command = args[i:]
+	if (inv.undo || inv.force) && !inv.setup {
+		return nil, &usageError{"--undo and --force go with --setup"}
+	}
+	if inv.setup {
+		if inv.req.Destination != "" {
+			return nil, &usageError{"--setup takes no destination"}
+		}
+		return inv, nil
+	}
 	if inv.req.Destination == "" && !inv.version && !inv.help && inv.control == "" {
 		return nil, &usageError{"missing destination"}
 	}
 	return inv, nil
+}
+
+// parseLong parses one of gitssh's own long options.
+func (inv *invocation) parseLong(a string) error {
+	switch a {
+	case "--help":
+		inv.help = true
+	case "--setup":
+		inv.setup = true
+	case "--undo":
+		inv.undo = true
+	case "--force":
+		inv.force = true
+	default:
+		return &usageError{fmt.Sprintf("unknown option %s", a)}
+	}
+	return nil
 }
 
 // parseFlags parses the cluster of flags at args[i] and returns the index
@@ -150,4 +186,14 @@ func (inv *invocation) parseFlags(args []string, i int) (int, error) {
 // remoteCommand is the command line sent to the server.
 func (inv *invocation) remoteCommand() string {
 	return strings.Join(inv.command, " ")
+}
+
+// printsOnly reports whether args ask only to print something and exit
+// (-G, -V, --help, a usage error), touching no network.
+func printsOnly(args []string) bool {
+	if len(args) > 0 && args[0] == masterFlag {
+		return false
+	}
+	inv, err := parseArgs(args)
+	return err != nil || (inv.control == "" && !inv.setup && (inv.printConfig || inv.version || inv.help))
 }

@@ -31,6 +31,8 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	case inv.version:
 		u.version(version())
 		return 0
+	case inv.setup:
+		return runSetup(ctx, u, environ, inv.undo, inv.force)
 	}
 	u.verbose = inv.req.Verbose
 	u.quiet = inv.req.Quiet

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/gitssh/gitssh/config"
 	"github.com/gitssh/gitssh/dial"
@@ -57,12 +58,15 @@ func (u *ui) errorf(format string, args ...any) {
 const usageText = `usage: gitssh [-46GTnqvV] [-F configfile] [-i identity_file] [-J destination]
               [-l login_name] [-O ctl_cmd] [-o option] [-p port]
               destination [command [argument ...]]
+       gitssh --setup [--force | --undo]
 `
 
-const helpText = `gitssh: the ssh for git. Use it as git's ssh command:
+const helpText = `gitssh: the ssh for git. Set it up as git's ssh command with
 
-    export GIT_SSH_COMMAND=gitssh     # or: git config --global core.sshCommand gitssh
-    export GIT_SSH=gitssh             # as well, for Android repo (see README)
+    gitssh --setup          # core.sshCommand and ssh.variant in your global git config
+    export GIT_SSH=gitssh   # as well, for Android repo (see README)
+
+or export GIT_SSH_COMMAND=gitssh (git then runs "gitssh -G" before every command).
 
 It takes ssh's command line and honours ~/.ssh/config, known_hosts and
 ssh-agent; each command runs as a channel of a connection kept open by a
@@ -76,6 +80,10 @@ handshakes.
   -o Key=Value  any ssh_config option, e.g. -o ServerAliveInterval=30
   -v            debug output on stderr (repeat for more)
   -V            print the version
+  --setup [--force] | --setup --undo
+                write (or remove) gitssh's settings in the global git config;
+                --force replaces another core.sshCommand. ssh has no long
+                options, so a --word is never taken for a host
 
 Defaults that differ from OpenSSH's: ServerAliveInterval 3, ServerAliveCountMax 10,
 ControlMaster auto with gitssh's own master (ControlMaster no: direct mode).
@@ -225,4 +233,45 @@ func writeStatus(w io.Writer, s *mux.MasterStatus) {
 		}
 		fmt.Fprintf(w, "%-32s %5d %5d %5s %8d %6d %7d %10d %10d\n", p.Destination, p.Conns, p.Open, limit, p.Commands, p.Dials, p.Commands-p.Dials, p.BytesIn, p.BytesOut)
 	}
+}
+
+// setupLine reports what gitssh --setup did with one git setting: "wrote"
+// (was: the value it replaced, with --force), "already set", "removed",
+// "kept" (--undo: a value --setup does not write) or "not set".
+func (u *ui) setupLine(what, key, value, file, was string) {
+	switch what {
+	case "wrote":
+		if was != "" {
+			fmt.Fprintf(u.stderr, "gitssh: wrote %s = %s to %s (it was %q)\n", key, value, file, was)
+			return
+		}
+		fmt.Fprintf(u.stderr, "gitssh: wrote %s = %s to %s\n", key, value, file)
+	case "already set":
+		fmt.Fprintf(u.stderr, "gitssh: already set: %s = %s in %s\n", key, value, file)
+	case "removed":
+		fmt.Fprintf(u.stderr, "gitssh: removed %s = %s from %s\n", key, value, file)
+	case "kept":
+		fmt.Fprintf(u.stderr, "gitssh: kept %s = %s in %s: gitssh --setup does not write that value\n", key, value, file)
+	case "not set":
+		fmt.Fprintf(u.stderr, "gitssh: %s is not set in the global git config: nothing to remove\n", key)
+	}
+}
+
+// setupRefused says why gitssh --setup changed nothing.
+func (u *ui) setupRefused(e *setupRefusedError) {
+	u.errorf("%v: not replaced (gitssh --setup --force replaces it)", e)
+}
+
+// setupOverridden warns that an exported variable wins over the setting.
+func (u *ui) setupOverridden(name, value, key string) {
+	u.errorf("hint: %s=%s is exported here and wins over %s: unset it to use gitssh", name, value, key)
+}
+
+// setupRepoHint is the one line Android repo users still need: repo
+// starts its own ssh masters unless GIT_SSH is set.
+func (u *ui) setupRepoHint(command string) {
+	if strings.ContainsAny(command, " \t'\"$\\`") {
+		command = "'" + strings.ReplaceAll(command, "'", `'\''`) + "'"
+	}
+	u.errorf("hint: for Android repo, also put in your shell profile: export GIT_SSH=%s", command)
 }

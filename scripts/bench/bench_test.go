@@ -95,6 +95,14 @@ func TestNormalizeLine(t *testing.T) {
 	}
 }
 
+func TestStatCPU(t *testing.T) {
+	// utime 150 and stime 25 ticks; comm holds a space and a parenthesis.
+	line := "4242 (gitssh (x) y) S 1 4242 4242 0 -1 4194560 900 0 0 0 150 25 0 0 20 0 7 0 100 1000 200 18446744073709551615"
+	if got, want := statCPU(line), 1750*time.Millisecond; got != want {
+		t.Errorf("statCPU = %v, want %v", got, want)
+	}
+}
+
 func TestShellQuote(t *testing.T) {
 	tr := transport{argv: []string{"/tmp/x/ssh", "-o", "ControlPath=/tmp/x/cm-%C", "it's"}}
 	if got, want := tr.sshCommand(), `/tmp/x/ssh -o ControlPath=/tmp/x/cm-%C 'it'\''s'`; got != want {
@@ -104,17 +112,18 @@ func TestShellQuote(t *testing.T) {
 
 func TestReportRenders(t *testing.T) {
 	res := results{
-		tSSH:    {{wall: 4 * time.Second, cmds: 20, conns: 20, auth: 20, failures: 1, stderrLines: 2, stderrText: "Connection closed by 127.0.0.1 port 22\nx\n", vals: map[string]float64{}}},
-		tSSHCM:  {{wall: time.Second, cmds: 20, conns: 1, auth: 1, vals: map[string]float64{"master_rss_kib": 4000}}},
-		tGitssh: {{wall: time.Second, cmds: 20, conns: 1, auth: 1, vals: map[string]float64{"dials": 1, "limit": 8, "master_rss_kib": 13000}}},
-		tLocal:  {{wall: time.Second / 10, cmds: 20, vals: map[string]float64{}}},
+		tSSH:         {{wall: 4 * time.Second, cmds: 20, conns: 20, auth: 20, failures: 1, stderrLines: 2, stderrText: "Connection closed by 127.0.0.1 port 22\nx\n", vals: map[string]float64{}}},
+		tSSHCM:       {{wall: time.Second, cmds: 20, conns: 1, auth: 1, vals: map[string]float64{"master_rss_kib": 4000, "client_cpu_ms": 4, "master_cpu_ms": 20}}},
+		tGitssh:      {{wall: time.Second, cmds: 20, conns: 1, auth: 1, vals: map[string]float64{"dials": 1, "limit": 8, "master_rss_kib": 13000, "client_cpu_ms": 6, "master_cpu_ms": 40}}},
+		tGitsshSetup: {{wall: time.Second / 2, cmds: 20, conns: 1, auth: 1, vals: map[string]float64{"dials": 1, "limit": 8, "client_cpu_ms": 3, "master_cpu_ms": 40}}},
+		tLocal:       {{wall: time.Second / 10, cmds: 20, vals: map[string]float64{}}},
 	}
 	b := &bench{sz: quickSizes, tmp: "/tmp/b.1", largeBytes: 30 << 20}
 	sc := &scenario{name: "lsremote-seq", transports: allTransports, describe: func(*bench) string { return "what it does" }}
 	r := report{date: time.Unix(0, 0), reps: 1, quick: true, cmdline: "go run ./scripts/bench -quick", timeout: time.Minute,
 		tables: []table{countTable(b, sc, res), latencyTable(b, sc, res), largeTable(b, sc, res), rssTable(b, sc, res)}}
 	md := r.markdown()
-	for _, want := range []string{"## lsremote-seq", "| ssh       |", "4.00 s", "4.00×", "learned channel limit 8", "ssh: 1× `Connection closed by N.N.N.N port N`"} {
+	for _, want := range []string{"## lsremote-seq", "| ssh          |", "4.00 s", "4.00×", "learned channel limit 8", "gitssh-setup master per run", "| gitssh-setup |", "0.75×", "ssh: 1× `Connection closed by N.N.N.N port N`"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}

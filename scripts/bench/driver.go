@@ -134,15 +134,17 @@ func (b *bench) runOnce(ctx context.Context, sc *scenario, t *transport, rep int
 
 	r.stderr.Close()
 	s.conns, s.auth, s.dropped = countLog(logPath, before)
-	switch t.name {
-	case tGitssh:
+	switch {
+	case isGitssh(t.name):
 		st := b.gitsshStatus()
 		s.vals["master_rss_kib"] = float64(st.hwmKiB)
 		s.vals["dials"] = float64(st.dials)
 		s.vals["limit"] = float64(st.limit)
-	case tSSHCM:
+		s.vals["master_cpu_ms"] = durMS(st.cpu)
+	case t.name == tSSHCM:
 		st := b.sshCMStatus(sc.world)
 		s.vals["master_rss_kib"] = float64(st.hwmKiB)
+		s.vals["master_cpu_ms"] = durMS(st.cpu)
 	}
 	if data, err := os.ReadFile(errPath); err == nil {
 		s.stderrLines = countLines(data)
@@ -154,6 +156,8 @@ func (b *bench) runOnce(ctx context.Context, sc *scenario, t *transport, rep int
 	}
 	return s, nil
 }
+
+func durMS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func fileSize(path string) int64 {
 	fi, err := os.Stat(path)

@@ -6,7 +6,7 @@
 //	go run ./scripts/bench [-quick] [-reps N] [-out DIR] [-only SCENARIO,...] [-keep]
 //
 // It builds gitssh, starts private sshd worlds on 127.0.0.1 (internal/testworld)
-// and runs every scenario through four transports, interleaved (the order
+// and runs every scenario through five transports, interleaved (the order
 // is rotated on every repetition):
 //
 //   - ssh: plain OpenSSH, GIT_SSH_COMMAND="ssh -F CFG";
@@ -15,6 +15,9 @@
 //   - gitssh: "gitssh -F CFG" with its own master (stopped with
 //     "gitssh -O exit" after every run; the learned limits file under
 //     HOME/.cache/gitssh is kept, as a user's would be);
+//   - gitssh-setup: the same gitssh as "gitssh --setup" leaves git: no
+//     GIT_SSH_COMMAND, core.sshCommand and ssh.variant=ssh in a global git
+//     config (GIT_CONFIG_GLOBAL), so git runs no "gitssh -G" probe;
 //   - local: a stand-in ssh that runs the remote command locally with
 //     sh -c: the floor, the same git work with no transport at all.
 //
@@ -154,7 +157,7 @@ func machineInfo(b *bench) []string {
 	lines = append(lines, fmt.Sprintf("machine: %s, %d CPUs (nproc), %s memory, %s/%s, load average at start %s", host, runtime.NumCPU(), memTotal(), runtime.GOOS, runtime.GOARCH, loadAvg()))
 	lines = append(lines, "OpenSSH: "+firstLine(output("ssh", "-V")))
 	lines = append(lines, "git: "+firstLine(output("git", "--version")))
-	lines = append(lines, "gitssh: "+firstLine(output(b.gitssh, "-V"))+", built with "+runtime.Version())
+	lines = append(lines, "gitssh: "+firstLine(output(b.gitssh, "-V"))+", built with "+runtime.Version()+" and CGO_ENABLED=0 (static, as the README says)")
 	return lines
 }
 

@@ -67,10 +67,11 @@ Transports (GIT_SSH_COMMAND):
 
 - **ssh**: plain OpenSSH, ` + "`ssh -F CFG`" + `.
 - **ssh-cm**: OpenSSH multiplexing, ` + "`ssh -F CFG -o ControlMaster=auto -o ControlPath=TMP/cm-%C -o ControlPersist=60`" + `.
-- **gitssh**: ` + "`gitssh -F CFG`" + `, its master's socket in GITSSH_CONTROL_DIR. git does not recognise the name gitssh, so it runs ` + "`gitssh -G ...`" + ` (its ssh-variant probe) before every command: one more process per git command, included in the times, as users get it without ` + "`ssh.variant`" + `.
+- **gitssh**: ` + "`GIT_SSH_COMMAND=gitssh -F CFG`" + ` only, its master's socket in GITSSH_CONTROL_DIR. git does not recognise the name gitssh, so it runs ` + "`gitssh -G ...`" + ` (its ssh-variant probe) before every command: one more process per git command, included in the times, as users get it without ` + "`ssh.variant`" + `.
+- **gitssh-setup**: gitssh as ` + "`gitssh --setup`" + ` leaves git: no GIT_SSH_COMMAND, a global git config (GIT_CONFIG_GLOBAL) written by ` + "`gitssh --setup`" + ` with ` + "`core.sshCommand = gitssh -F CFG`" + ` and ` + "`ssh.variant = ssh`" + `, so no probe.
 - **local**: the floor: a stand-in ssh that ignores its options and runs the remote command locally with ` + "`sh -c`" + `; the same git work with no transport. *overhead* is a transport's time minus local's, per command.
 
-Every run starts cold: the masters of ssh-cm and gitssh are stopped (` + "`ssh -O exit`, `gitssh -O exit`" + `) before and after each run. gitssh's learned limits (HOME/.cache/gitssh/limits.json) are kept between runs, as a user's would be: its first run against a server learns, later runs start knowing. *connections* are the "Connection from" lines sshd logged during the run, *authenticated* its "Accepted publickey" lines, *dropped* its "past MaxStartups" lines (dropped connections log no "Connection from"). *failures* are commands that exited non-zero (or timed out after ` + fmt.Sprintf("%.0f s", r.timeout.Seconds()) + `); *stderr lines* count everything the commands printed on stderr.
+Every run starts cold: the masters of ssh-cm and gitssh are stopped (` + "`ssh -O exit`, `gitssh -O exit`" + `) before and after each run. gitssh's learned limits (HOME/.cache/gitssh/limits.json) are kept between runs, as a user's would be: its first run against a server learns, later runs start knowing. *connections* are the "Connection from" lines sshd logged during the run, *authenticated* its "Accepted publickey" lines, *dropped* its "past MaxStartups" lines (dropped connections log no "Connection from"). *client CPU* is the median over commands of user+system time of git and the processes it waited for (the ssh client, gitssh's probe; for local also the server side, which runs in its place), from wait4's rusage; *master CPU* is the master's user+system time over the whole run (from /proc, 10 ms ticks) divided by the commands: the first ssh-cm client does its handshake before it forks the master, so it is in client CPU, where gitssh's master does it. *failures* are commands that exited non-zero (or timed out after ` + fmt.Sprintf("%.0f s", r.timeout.Seconds()) + `); *stderr lines* count everything the commands printed on stderr.
 
 ![chart](bench.svg)
 `)
@@ -265,22 +266,33 @@ func kib(v float64) string {
 // clone-par-*, push-mirror-seq.
 func countTable(b *bench, sc *scenario, res results) table {
 	t := table{name: sc.name, intro: sc.describe(b)}
-	t.header = []string{"transport", "wall", "ms/cmd", "overhead ms/cmd", "connections", "authenticated", "dropped", "failures", "stderr lines", "wall ÷ ssh-cm"}
+	t.header = []string{"transport", "wall", "ms/cmd", "overhead ms/cmd", "overhead ÷ ssh-cm", "client CPU ms/cmd", "client CPU ÷ ssh-cm", "master CPU ms/cmd", "client+master CPU ÷ ssh-cm", "connections", "authenticated", "dropped", "failures", "stderr lines", "wall ÷ ssh-cm"}
 	cm := medOf(res[tSSHCM], wallSec)
 	local := medOf(res[tLocal], perCmdMS)
+	cmOver := medOf(res[tSSHCM], perCmdMS) - local
+	cmCPU := medOf(res[tSSHCM], val("client_cpu_ms"))
+	cmAll := medOf(res[tSSHCM], cpuPerCmd)
 	for _, name := range sc.transports {
 		ss := res[name]
 		if len(ss) == 0 {
 			continue
 		}
 		per := medOf(ss, perCmdMS)
-		over := "—"
+		over, overRatio := "—", "—"
 		if name != tLocal {
 			over = ms(per - local)
+			overRatio = ratio(per-local, cmOver)
+		}
+		cpu := medOf(ss, val("client_cpu_ms"))
+		master := medOf(ss, masterCPUPerCmd)
+		all, allRatio := "—", "—"
+		if name != tLocal {
+			all = ms(master)
+			allRatio = ratio(medOf(ss, cpuPerCmd), cmAll)
 		}
 		wall := medOf(ss, wallSec)
 		conns := medOf(ss, func(s sample) float64 { return float64(s.conns) })
-		t.rows = append(t.rows, []string{name, wallCell(ss), ms(per), over,
+		t.rows = append(t.rows, []string{name, wallCell(ss), ms(per), over, overRatio, ms(cpu), ratio(cpu, cmCPU), all, allRatio,
 			num(conns), num(medOf(ss, func(s sample) float64 { return float64(s.auth) })),
 			num(medOf(ss, func(s sample) float64 { return float64(s.dropped) })),
 			num(medOf(ss, func(s sample) float64 { return float64(s.failures) })),
@@ -293,11 +305,32 @@ func countTable(b *bench, sc *scenario, res results) table {
 	return t
 }
 
+// masterCPUPerCmd is a run's master CPU time per command, in ms (0 for a
+// transport without a master).
+func masterCPUPerCmd(s sample) float64 {
+	if s.cmds == 0 {
+		return math.NaN()
+	}
+	return s.vals["master_cpu_ms"] / float64(s.cmds)
+}
+
+// cpuPerCmd is client CPU per command plus master CPU per command, in ms.
+func cpuPerCmd(s sample) float64 { return val("client_cpu_ms")(s) + masterCPUPerCmd(s) }
+
 // gitsshNotes describes what the gitssh master reported.
 func gitsshNotes(res results) []string {
-	ss := res[tGitssh]
+	var out []string
+	for _, name := range []string{tGitssh, tGitsshSetup} {
+		if n := gitsshNote(name, res[name]); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func gitsshNote(name string, ss []sample) string {
 	if len(ss) == 0 {
-		return nil
+		return ""
 	}
 	var dials, limits []string
 	for _, s := range ss {
@@ -308,13 +341,13 @@ func gitsshNotes(res results) []string {
 		}
 		limits = append(limits, l)
 	}
-	return []string{fmt.Sprintf("gitssh master per run (in run order): connections dialled %s; learned channel limit %s.", strings.Join(dials, ", "), strings.Join(limits, ", "))}
+	return fmt.Sprintf("%s master per run (in run order): connections dialled %s; learned channel limit %s.", name, strings.Join(dials, ", "), strings.Join(limits, ", "))
 }
 
 func latencyTable(b *bench, sc *scenario, res results) table {
 	t := table{name: sc.name, intro: sc.describe(b)}
 	rtt := float64(2*oneWayDelay) / float64(time.Millisecond)
-	t.header = []string{"transport", "ms/cmd", fmt.Sprintf("round trips (ms ÷ %.0f)", rtt), "round trips above local", "floor (round trips)", "connections", "failures", "stderr lines", "ms ÷ ssh-cm"}
+	t.header = []string{"transport", "ms/cmd", fmt.Sprintf("round trips (ms ÷ %.0f)", rtt), "round trips above local", "round trips above local ÷ ssh-cm", "floor (round trips)", "client CPU ms/cmd", "connections", "failures", "stderr lines", "ms ÷ ssh-cm"}
 	cm := medOf(res[tSSHCM], val("cmd_ms"))
 	local := medOf(res[tLocal], val("cmd_ms"))
 	for _, name := range sc.transports {
@@ -323,18 +356,19 @@ func latencyTable(b *bench, sc *scenario, res results) table {
 			continue
 		}
 		m := medOf(ss, val("cmd_ms"))
-		above, floor := "—", "—"
+		above, aboveRatio, floor := "—", "—", "—"
 		switch name {
 		case tLocal:
 			floor = "0"
-		case tSSHCM, tGitssh:
+		case tSSHCM, tGitssh, tGitsshSetup:
 			floor = "3"
 		}
 		if name != tLocal {
 			above = fmt.Sprintf("%.1f", (m-local)/rtt)
+			aboveRatio = ratio(m-local, cm-local)
 		}
 		conns := medOf(ss, func(s sample) float64 { return float64(s.conns) })
-		t.rows = append(t.rows, []string{name, ms(m), fmt.Sprintf("%.1f", m/rtt), above, floor,
+		t.rows = append(t.rows, []string{name, ms(m), fmt.Sprintf("%.1f", m/rtt), above, aboveRatio, floor, ms(medOf(ss, val("client_cpu_ms"))),
 			num(conns),
 			num(medOf(ss, func(s sample) float64 { return float64(s.failures) })),
 			num(medOf(ss, func(s sample) float64 { return float64(s.stderrLines) })),

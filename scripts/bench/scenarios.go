@@ -70,6 +70,8 @@ func scenarioNames() []string {
 
 func scenarios() []*scenario {
 	withLocal := allTransports
+	// master-rss-64 runs the ssh command directly, without git: gitssh
+	// and gitssh-setup would be the same.
 	noLocal := []string{tSSH, tSSHCM, tGitssh}
 	return []*scenario{
 		{
@@ -200,18 +202,20 @@ func (b *bench) gitCmd(t *transport, r *runEnv, dir string, args ...string) cmdS
 // sequential runs n commands one after the other.
 func (b *bench) sequential(ctx context.Context, r *runEnv, n int, cmd func(i int) cmdSpec) sample {
 	s := sample{vals: map[string]float64{}}
-	var ms []float64
+	var ms, cpu []float64
 	start := time.Now()
 	for i := 1; i <= n && ctx.Err() == nil; i++ {
 		res := b.runCmd(ctx, cmd(i))
 		s.cmds++
-		ms = append(ms, float64(res.dur)/float64(time.Millisecond))
+		ms = append(ms, durMS(res.dur))
+		cpu = append(cpu, durMS(res.cpu))
 		if res.code != 0 {
 			s.failures++
 		}
 	}
 	s.wall = time.Since(start)
 	s.vals["cmd_ms"] = median(ms)
+	s.vals["client_cpu_ms"] = median(cpu)
 	return s
 }
 
@@ -224,7 +228,7 @@ func (b *bench) parallel(ctx context.Context, r *runEnv, n, jobs int, cmd func(i
 	}
 	close(next)
 	var mu sync.Mutex
-	var rss []float64
+	var rss, cpu []float64
 	var anonSum float64
 	var panicked any
 	var wg sync.WaitGroup
@@ -245,6 +249,7 @@ func (b *bench) parallel(ctx context.Context, r *runEnv, n, jobs int, cmd func(i
 				res := b.runCmd(ctx, cmd(i))
 				mu.Lock()
 				s.cmds++
+				cpu = append(cpu, durMS(res.cpu))
 				if res.code != 0 {
 					s.failures++
 				}
@@ -260,6 +265,9 @@ func (b *bench) parallel(ctx context.Context, r *runEnv, n, jobs int, cmd func(i
 	s.wall = time.Since(start)
 	if panicked != nil {
 		panic(panicked)
+	}
+	if len(cpu) > 0 {
+		s.vals["client_cpu_ms"] = median(cpu)
 	}
 	if len(rss) > 0 {
 		s.vals["client_rss_kib"] = median(rss)

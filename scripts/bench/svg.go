@@ -10,10 +10,11 @@ import (
 )
 
 var transportColor = map[string]string{
-	tSSH:    "#d62728",
-	tSSHCM:  "#ff7f0e",
-	tGitssh: "#2ca02c",
-	tLocal:  "#8c8c8c",
+	tSSH:         "#d62728",
+	tSSHCM:       "#ff7f0e",
+	tGitssh:      "#2ca02c",
+	tGitsshSetup: "#1f77b4",
+	tLocal:       "#8c8c8c",
 }
 
 // Geometry of the chart (pixels).

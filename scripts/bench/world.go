@@ -63,6 +63,9 @@ type bench struct {
 type transport struct {
 	name string
 	argv []string // the ssh command as argv (for direct use)
+	// gitConfig, if set, is the global git config that names the ssh
+	// command (GIT_CONFIG_GLOBAL) instead of GIT_SSH_COMMAND.
+	gitConfig string
 }
 
 // sshCommand is the transport's GIT_SSH_COMMAND.
@@ -86,10 +89,17 @@ const (
 	tSSH    = "ssh"
 	tSSHCM  = "ssh-cm"
 	tGitssh = "gitssh"
-	tLocal  = "local"
+	// tGitsshSetup is gitssh as "gitssh --setup" leaves git:
+	// core.sshCommand and ssh.variant ssh in the global git config, so no
+	// "gitssh -G" probe before each command.
+	tGitsshSetup = "gitssh-setup"
+	tLocal       = "local"
 )
 
-var allTransports = []string{tSSH, tSSHCM, tGitssh, tLocal}
+var allTransports = []string{tSSH, tSSHCM, tGitssh, tGitsshSetup, tLocal}
+
+// isGitssh reports whether the transport runs gitssh (and its master).
+func isGitssh(name string) bool { return name == tGitssh || name == tGitsshSetup }
 
 func (b *bench) transport(name string) *transport {
 	for _, t := range b.transports {
@@ -126,7 +136,9 @@ func (b *bench) setup(ctx context.Context, scs []*scenario) error {
 
 	b.logf("building gitssh")
 	b.gitssh = filepath.Join(b.tmp, "bin", "gitssh")
+	// Built as the README says: static, CGO_ENABLED=0.
 	build := exec.CommandContext(ctx, "go", "build", "-o", b.gitssh, "./cmd/gitssh")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./cmd/gitssh: %v\n%s", err, out)
 	}
@@ -200,7 +212,11 @@ func (b *bench) setup(ctx context.Context, scs []*scenario) error {
 		{name: tSSH, argv: []string{"ssh", "-F", b.cfg}},
 		{name: tSSHCM, argv: []string{"ssh", "-F", b.cfg, "-o", "ControlMaster=auto", "-o", "ControlPath=" + b.cmPath(), "-o", "ControlPersist=60"}},
 		{name: tGitssh, argv: []string{b.gitssh, "-F", b.cfg}},
+		{name: tGitsshSetup, argv: []string{b.gitssh, "-F", b.cfg}, gitConfig: filepath.Join(b.tmp, "gitssh-setup.gitconfig")},
 		{name: tLocal, argv: []string{local}},
+	}
+	if err := b.writeSetupConfig(ctx, b.transport(tGitsshSetup)); err != nil {
+		return err
 	}
 	// Every transport must work before anything is measured.
 	for _, t := range b.transports {
@@ -243,7 +259,27 @@ func benchEnv(tmp string) []string {
 
 // env returns the environment for git through t.
 func (b *bench) env(t *transport) []string {
+	if t.gitConfig != "" {
+		return append(slices.Clone(b.baseEnv), "GIT_CONFIG_GLOBAL="+t.gitConfig)
+	}
 	return append(slices.Clone(b.baseEnv), "GIT_SSH_COMMAND="+t.sshCommand())
+}
+
+// writeSetupConfig makes t's global git config with "gitssh --setup"
+// itself, then adds the bench's "-F CFG" to the core.sshCommand it wrote.
+func (b *bench) writeSetupConfig(ctx context.Context, t *transport) error {
+	env := append(slices.Clone(b.baseEnv), "GIT_CONFIG_GLOBAL="+t.gitConfig, "PATH="+filepath.Dir(b.gitssh)+string(filepath.ListSeparator)+os.Getenv("PATH"))
+	for _, argv := range [][]string{
+		{b.gitssh, "--setup"},
+		{"git", "config", "--global", "core.sshCommand", t.sshCommand()},
+	} {
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, out)
+		}
+	}
+	return nil
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -271,7 +307,10 @@ type cmdResult struct {
 	code    int   // exit status; -1 if it could not run, was killed or timed out
 	maxRSS  int64 // KiB, the largest VmHWM seen (only with pollRSS)
 	maxAnon int64 // KiB, the largest RssAnon seen (only with pollRSS)
-	err     error
+	// cpu is user+system time of the command and of the descendants it
+	// waited for (git's ssh client; not a master that outlived it).
+	cpu time.Duration
+	err error
 }
 
 // runCmd runs one command in its own process group, killed (with the
@@ -314,6 +353,7 @@ func (b *bench) runCmd(ctx context.Context, s cmdSpec) cmdResult {
 	r := cmdResult{dur: time.Since(start), code: -1, err: err, maxRSS: hwm.Load(), maxAnon: anon.Load()}
 	if ps := cmd.ProcessState; ps != nil {
 		r.code = ps.ExitCode()
+		r.cpu = ps.UserTime() + ps.SystemTime()
 	}
 	if ctx.Err() != nil {
 		r.code = -1
@@ -364,6 +404,7 @@ type masterState struct {
 	hwmKiB int64 // VmHWM: peak resident set size
 	dials  int64 // gitssh: connections dialled
 	limit  int   // gitssh: learned channel limit (largest over destinations)
+	cpu    time.Duration
 }
 
 // gitsshStatus asks the gitssh master for its status; pid 0 if none runs.
@@ -385,7 +426,7 @@ func (b *bench) gitsshStatus() masterState {
 	if json.Unmarshal([]byte(out), &st) != nil {
 		return masterState{}
 	}
-	m := masterState{pid: st.PID, hwmKiB: vmHWM(st.PID)}
+	m := masterState{pid: st.PID, hwmKiB: vmHWM(st.PID), cpu: cpuTime(st.PID)}
 	for _, d := range st.Dests {
 		m.dials += d.Dials
 		m.limit = max(m.limit, d.Limit)
@@ -406,8 +447,44 @@ func (b *bench) sshCMStatus(alias string) masterState {
 		return masterState{}
 	}
 	pid, _ := strconv.Atoi(m[1])
-	return masterState{pid: pid, hwmKiB: vmHWM(pid)}
+	return masterState{pid: pid, hwmKiB: vmHWM(pid), cpu: cpuTime(pid)}
 }
+
+// cpuTime returns the user+system time pid (all its threads) has used so
+// far, or 0 if it is gone. /proc counts it in clock ticks (usually 10 ms).
+func cpuTime(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	return statCPU(string(data))
+}
+
+// statCPU returns utime+stime of a /proc/PID/stat line.
+func statCPU(s string) time.Duration {
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	// After "pid (comm)": state is field 3, utime 14, stime 15.
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times: 100 on every
+// Linux architecture gitssh runs on.
+const clockTicks = 100
 
 // vmHWM returns the peak resident set size of pid in KiB, or 0.
 func vmHWM(pid int) int64 { return procStatus(pid)["VmHWM"] }
