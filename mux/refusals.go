@@ -25,7 +25,17 @@ type refusals struct {
 	// does not reuse connections, or one still freeing a closed channel
 	// (sshd, under load, for longer than a round trip).
 	unsure int
+	// established counts the channels the server opened and that have
+	// not ended; peak is the most it has been: the server's limit is at
+	// least that.
+	established, peak int
 }
+
+// freeingWindow is the least time a server is taken to need to free a
+// channel that ended: under load sshd's main loop comes round later than a
+// round trip. A limit learned too low is never raised again, one too high
+// costs a silent retry, so the window errs long.
+const freeingWindow = 50 * time.Millisecond
 
 // maxEnds bounds the channel end times a connection keeps.
 const maxEnds = 64
@@ -37,6 +47,7 @@ const unsureRefusals = 3
 
 // ended notes that a channel ended at t.
 func (r *refusals) ended(t time.Time) {
+	r.established = max(r.established-1, 0)
 	r.ends = append(r.ends, t)
 	if len(r.ends) > maxEnds {
 		r.ends = append(r.ends[:0], r.ends[len(r.ends)-maxEnds:]...)
@@ -46,6 +57,8 @@ func (r *refusals) ended(t time.Time) {
 // opened folds one channel-open round trip into the estimate: a channel
 // opened, so the refusals before it were no pattern.
 func (r *refusals) opened(rtt time.Duration) {
+	r.established++
+	r.peak = max(r.peak, r.established)
 	r.unsure = 0
 	if r.rtt == 0 {
 		r.rtt = rtt
@@ -79,9 +92,11 @@ type judgement struct {
 //
 // What the server had open when it decided is counted generously: the
 // channels open now, and those that ended since the slot was reserved or a
-// little before (opens reach the server in no set order), unless a round
-// trip since has shown them gone. The count is an upper bound of the
-// server's, so the smallest one seen is the limit.
+// little before (opens reach the server in no set order, and a server frees
+// a closed channel late: freeingWindow), unless a round trip since has
+// shown them gone; and never fewer than the connection once carried at
+// once. The count is an upper bound of the server's, so the smallest one
+// seen is the limit.
 //
 // A refusal with nothing open proves little at first: sshd keeps counting
 // a closed session until its main loop has freed it, which under load
@@ -106,7 +121,7 @@ func (r *refusals) judge(err error, open, used int, reserved time.Time) judgemen
 		return judgement{verdict: refusedFirst}
 	}
 	others := open
-	since := reserved.Add(-2*r.rtt - 5*time.Millisecond)
+	since := reserved.Add(-max(2*r.rtt+5*time.Millisecond, freeingWindow))
 	if r.settled.After(since) {
 		since = r.settled
 	}
@@ -115,7 +130,7 @@ func (r *refusals) judge(err error, open, used int, reserved time.Time) judgemen
 			others++
 		}
 	}
-	return judgement{verdict: refusedLimit, limit: others}
+	return judgement{verdict: refusedLimit, limit: max(others, r.peak)}
 }
 
 // observeRTT tells pc's refusals how long a channel took to open.
