@@ -32,7 +32,8 @@ type PoolConfig struct {
 	// before anything was learned: sshd's default MaxSessions. If zero, 10.
 	GuessChannels int
 	// DialAttempts is how often a handshake that the server broke off before
-	// key exchange (MaxStartups, a reset) is tried. If zero, 6.
+	// key exchange (MaxStartups, a reset) is tried; a ProxyCommand that
+	// exited unsuccessfully is not tried again. If zero, 6.
 	DialAttempts int
 	// Backoff is the first wait between those attempts, doubled each time,
 	// with jitter. If zero, 50ms.
@@ -362,8 +363,7 @@ func (p *pool) dialWithRetry(d config.Destination, opts dial.Options) (*conn, er
 		if err == nil {
 			return c, nil
 		}
-		hs, ok := errors.AsType[*dial.HandshakeError](err)
-		if !ok || !hs.BeforeKex || attempt >= p.cfg.DialAttempts {
+		if !retryable(err) || attempt >= p.cfg.DialAttempts {
 			return nil, err
 		}
 		p.log.Info("handshake broken off, retrying", "attempt", attempt, "err", err)
@@ -375,6 +375,15 @@ func (p *pool) dialWithRetry(d config.Destination, opts dial.Options) (*conn, er
 		}
 		wait *= 2
 	}
+}
+
+// retryable reports whether a failed dial may succeed when tried again: a
+// server broke off the handshake before key exchange, and no ProxyCommand
+// failed on its own (it would fail again, and run again for nothing).
+func retryable(err error) bool {
+	hs, ok := errors.AsType[*dial.HandshakeError](err)
+	_, proxyFailed := errors.AsType[*dial.ProxyExitError](err)
+	return ok && hs.BeforeKex && !proxyFailed
 }
 
 // release returns pc's slot after a command ran on it.
