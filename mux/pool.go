@@ -106,6 +106,8 @@ type pooledConn struct {
 	refusals refusals  // what its opens and refusals showed
 	limit    int       // channels it may carry at once; 0: not known
 	retired  bool      // takes no new channels (the server refused reuse)
+	stalled  bool      // an open went unanswered: no new channels until it answers a probe
+	opening  int       // of the open channels, those whose open is unanswered yet
 	idle     time.Time // when open last dropped to 0
 }
 
@@ -162,17 +164,13 @@ func (p *pool) run(ctx context.Context, d config.Destination, cmd Command, opts 
 		if err != nil {
 			return ExitStatusLost, &notStartedError{err}
 		}
-		counted := cmd
-		counted.opened = func(rtt time.Duration) { p.observeRTT(pc, rtt) }
-		in := &countingReader{r: cmd.Stdin}
-		out := &countingWriter{w: cmd.Stdout}
-		errOut := &countingWriter{w: cmd.Stderr}
-		counted.Stdin, counted.Stdout, counted.Stderr = in, out, errOut
-		status, err := runSession(ctx, pc.conn, counted)
-		p.mu.Lock()
-		p.stats.BytesOut += in.n.Load()
-		p.stats.BytesIn += out.n.Load() + errOut.n.Load()
-		p.mu.Unlock()
+		s, pc, reserved, err := p.open(ctx, pc, reserved, d, opts)
+		var status int
+		if err == nil {
+			status, err = p.runOn(ctx, pc, s, cmd)
+		} else if _, opening := errors.AsType[*openError](err); !opening {
+			return ExitStatusLost, &notStartedError{err}
+		}
 		oe, refused := errors.AsType[*openError](err)
 		if !refused {
 			p.release(pc)
@@ -183,6 +181,22 @@ func (p *pool) run(ctx context.Context, d config.Destination, cmd Command, opts 
 			return ExitStatusLost, oe.err
 		}
 	}
+}
+
+// runOn runs cmd on s, a session channel open on pc, counting its bytes.
+func (p *pool) runOn(ctx context.Context, pc *pooledConn, s *ssh.Session, cmd Command) (int, error) {
+	counted := cmd
+	counted.open = func() (*ssh.Session, error) { return s, nil }
+	in := &countingReader{r: cmd.Stdin}
+	out := &countingWriter{w: cmd.Stdout}
+	errOut := &countingWriter{w: cmd.Stderr}
+	counted.Stdin, counted.Stdout, counted.Stderr = in, out, errOut
+	status, err := runSession(ctx, pc.conn, counted)
+	p.mu.Lock()
+	p.stats.BytesOut += in.n.Load()
+	p.stats.BytesIn += out.n.Load() + errOut.n.Load()
+	p.mu.Unlock()
+	return status, err
 }
 
 // waiter is one request waiting in acquire, and what a dial made for it
@@ -246,7 +260,7 @@ func (p *pool) pick() *pooledConn {
 			// instead of collecting refusals on the first one.
 			limit = p.cfg.GuessChannels
 		}
-		if pc.retired || pc.refusals.settling || pc.open >= limit {
+		if pc.retired || pc.stalled || pc.refusals.settling || pc.open >= limit {
 			continue
 		}
 		if best == nil || pc.open < best.open {
