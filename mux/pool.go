@@ -32,7 +32,8 @@ type PoolConfig struct {
 	// before anything was learned: sshd's default MaxSessions. If zero, 10.
 	GuessChannels int
 	// DialAttempts is how often a handshake that the server broke off before
-	// key exchange (MaxStartups, a reset) is tried. If zero, 6.
+	// key exchange (MaxStartups, a reset) is tried; a ProxyCommand that
+	// exited unsuccessfully is not tried again. If zero, 6.
 	DialAttempts int
 	// Backoff is the first wait between those attempts, doubled each time,
 	// with jitter. If zero, 50ms.
@@ -105,6 +106,8 @@ type pooledConn struct {
 	refusals refusals  // what its opens and refusals showed
 	limit    int       // channels it may carry at once; 0: not known
 	retired  bool      // takes no new channels (the server refused reuse)
+	stalled  bool      // an open went unanswered: no new channels until it answers a probe
+	opening  int       // of the open channels, those whose open is unanswered yet
 	idle     time.Time // when open last dropped to 0
 }
 
@@ -161,17 +164,13 @@ func (p *pool) run(ctx context.Context, d config.Destination, cmd Command, opts 
 		if err != nil {
 			return ExitStatusLost, &notStartedError{err}
 		}
-		counted := cmd
-		counted.opened = func(rtt time.Duration) { p.observeRTT(pc, rtt) }
-		in := &countingReader{r: cmd.Stdin}
-		out := &countingWriter{w: cmd.Stdout}
-		errOut := &countingWriter{w: cmd.Stderr}
-		counted.Stdin, counted.Stdout, counted.Stderr = in, out, errOut
-		status, err := runSession(ctx, pc.conn, counted)
-		p.mu.Lock()
-		p.stats.BytesOut += in.n.Load()
-		p.stats.BytesIn += out.n.Load() + errOut.n.Load()
-		p.mu.Unlock()
+		s, pc, reserved, err := p.open(ctx, pc, reserved, d, opts)
+		var status int
+		if err == nil {
+			status, err = p.runOn(ctx, pc, s, cmd)
+		} else if _, opening := errors.AsType[*openError](err); !opening {
+			return ExitStatusLost, &notStartedError{err}
+		}
 		oe, refused := errors.AsType[*openError](err)
 		if !refused {
 			p.release(pc)
@@ -182,6 +181,22 @@ func (p *pool) run(ctx context.Context, d config.Destination, cmd Command, opts 
 			return ExitStatusLost, oe.err
 		}
 	}
+}
+
+// runOn runs cmd on s, a session channel open on pc, counting its bytes.
+func (p *pool) runOn(ctx context.Context, pc *pooledConn, s *ssh.Session, cmd Command) (int, error) {
+	counted := cmd
+	counted.open = func() (*ssh.Session, error) { return s, nil }
+	in := &countingReader{r: cmd.Stdin}
+	out := &countingWriter{w: cmd.Stdout}
+	errOut := &countingWriter{w: cmd.Stderr}
+	counted.Stdin, counted.Stdout, counted.Stderr = in, out, errOut
+	status, err := runSession(ctx, pc.conn, counted)
+	p.mu.Lock()
+	p.stats.BytesOut += in.n.Load()
+	p.stats.BytesIn += out.n.Load() + errOut.n.Load()
+	p.mu.Unlock()
+	return status, err
 }
 
 // waiter is one request waiting in acquire, and what a dial made for it
@@ -245,7 +260,7 @@ func (p *pool) pick() *pooledConn {
 			// instead of collecting refusals on the first one.
 			limit = p.cfg.GuessChannels
 		}
-		if pc.retired || pc.refusals.settling || pc.open >= limit {
+		if pc.retired || pc.stalled || pc.refusals.settling || pc.open >= limit {
 			continue
 		}
 		if best == nil || pc.open < best.open {
@@ -362,8 +377,7 @@ func (p *pool) dialWithRetry(d config.Destination, opts dial.Options) (*conn, er
 		if err == nil {
 			return c, nil
 		}
-		hs, ok := errors.AsType[*dial.HandshakeError](err)
-		if !ok || !hs.BeforeKex || attempt >= p.cfg.DialAttempts {
+		if !retryable(err) || attempt >= p.cfg.DialAttempts {
 			return nil, err
 		}
 		p.log.Info("handshake broken off, retrying", "attempt", attempt, "err", err)
@@ -375,6 +389,15 @@ func (p *pool) dialWithRetry(d config.Destination, opts dial.Options) (*conn, er
 		}
 		wait *= 2
 	}
+}
+
+// retryable reports whether a failed dial may succeed when tried again: a
+// server broke off the handshake before key exchange, and no ProxyCommand
+// failed on its own (it would fail again, and run again for nothing).
+func retryable(err error) bool {
+	hs, ok := errors.AsType[*dial.HandshakeError](err)
+	_, proxyFailed := errors.AsType[*dial.ProxyExitError](err)
+	return ok && hs.BeforeKex && !proxyFailed
 }
 
 // release returns pc's slot after a command ran on it.

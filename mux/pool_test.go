@@ -37,12 +37,17 @@ func newTestPool(t *testing.T, srv *sshtest.Server, dialFn DialFunc, limits *lim
 	if dialFn == nil {
 		dialFn = sshtestDialer(t, srv)
 	}
+	return newTestPoolFor(t, sshtestDest(t, srv), dialFn, limits, cfg)
+}
+
+// newTestPoolFor is newTestPool for commands to d.
+func newTestPoolFor(t *testing.T, d config.Destination, dialFn DialFunc, limits *limitStore, cfg PoolConfig) *testPool {
+	t.Helper()
 	if limits == nil {
 		limits = loadLimits("", nil)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	d := sshtestDest(t, srv)
 	p := newPool(ctx, &wg, "test", d, cfg, dialFn, limits, slog.New(slog.DiscardHandler))
 	t.Cleanup(func() {
 		cancel()
