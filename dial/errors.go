@@ -57,6 +57,21 @@ func (e *HandshakeError) Error() string {
 
 func (e *HandshakeError) Unwrap() error { return e.Err }
 
+// ProxyExitError is a ProxyCommand that ended the connection through it by
+// exiting unsuccessfully: its own failure, which running it again would
+// repeat. Err is what reading from or writing to it returned.
+type ProxyExitError struct {
+	Command string
+	Status  int // the exit status; -1 if a signal ended it
+	Err     error
+}
+
+func (e *ProxyExitError) Error() string {
+	return fmt.Sprintf("proxy command %q exited with status %d: %v", e.Command, e.Status, e.Err)
+}
+
+func (e *ProxyExitError) Unwrap() error { return e.Err }
+
 // AuthError is a server that accepted none of the credentials offered.
 type AuthError struct {
 	User    string

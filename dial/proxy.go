@@ -1,12 +1,14 @@
 package dial
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -14,9 +16,13 @@ import (
 // proxyConn is a ProxyCommand's standard input and output used as the
 // connection to the server.
 type proxyConn struct {
-	cmd *exec.Cmd
-	r   *os.File // the command's stdout
-	w   *os.File // the command's stdin
+	command string
+	cmd     *exec.Cmd
+	r       *os.File      // the command's stdout
+	w       *os.File      // the command's stdin
+	exited  chan struct{} // closed when the command has exited and is reaped
+	state   *os.ProcessState
+	closing atomic.Bool // Close was called: the exit is ours, not the command's
 
 	closeOnce sync.Once
 	closeErr  error
@@ -47,29 +53,59 @@ func startProxyCommand(command string, stderr io.Writer) (net.Conn, error) {
 		outR.Close()
 		return nil, fmt.Errorf("proxy command %q: %w", command, err)
 	}
-	return &proxyConn{cmd: cmd, r: outR, w: inW}, nil
+	p := &proxyConn{command: command, cmd: cmd, r: outR, w: inW, exited: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		p.state = cmd.ProcessState
+		close(p.exited)
+	}()
+	return p, nil
 }
 
-func (p *proxyConn) Read(b []byte) (int, error)  { return p.r.Read(b) }
-func (p *proxyConn) Write(b []byte) (int, error) { return p.w.Write(b) }
+func (p *proxyConn) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	return n, p.exitError(err)
+}
+
+func (p *proxyConn) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	return n, p.exitError(err)
+}
+
+// proxyExitWait bounds how long an end of the stream waits for the command
+// to be reaped: it closes its stdout by exiting, so this is short.
+const proxyExitWait = time.Second
+
+// exitError makes err, the end of the stream, a *ProxyExitError when the
+// command ended it by exiting unsuccessfully.
+func (p *proxyConn) exitError(err error) error {
+	if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.EPIPE) || p.closing.Load() {
+		return err
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(proxyExitWait):
+		return err
+	}
+	if p.state.Success() || p.closing.Load() {
+		return err
+	}
+	return &ProxyExitError{Command: p.command, Status: p.state.ExitCode(), Err: err}
+}
 
 // Close ends the command as OpenSSH does, with SIGHUP (after closing its
 // stdin), then SIGKILL if it has not exited within a second; it is always
 // reaped.
 func (p *proxyConn) Close() error {
 	p.closeOnce.Do(func() {
+		p.closing.Store(true)
 		p.w.Close()
 		p.cmd.Process.Signal(syscall.SIGHUP)
-		done := make(chan struct{})
-		go func() {
-			p.cmd.Wait()
-			close(done)
-		}()
 		select {
-		case <-done:
+		case <-p.exited:
 		case <-time.After(time.Second):
 			p.cmd.Process.Kill()
-			<-done
+			<-p.exited
 		}
 		p.closeErr = p.r.Close()
 	})

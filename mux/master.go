@@ -107,7 +107,7 @@ func NewMaster(cfg MasterConfig) *Master {
 	return &Master{
 		cfg:      cfg,
 		log:      cfg.Logger,
-		limits:   loadLimits(cfg.LimitsFile),
+		limits:   loadLimits(cfg.LimitsFile, cfg.Logger),
 		start:    time.Now(),
 		pools:    make(map[string]*pool),
 		lastSeen: time.Now(),
@@ -296,7 +296,7 @@ func (m *Master) runCommand(ctx context.Context, wg *sync.WaitGroup, uc *net.Uni
 	p := m.poolFor(wg, req)
 	cmd := Command{Line: req.Command, Env: req.Env, Stdin: stdin, Stdout: stdout, Stderr: stderr, Debugf: rep.Debugf}
 	opts := dial.Options{Prompter: prompts, AuthSock: req.AuthSock, Debugf: rep.Debugf, Warnf: rep.Warnf, ProxyStderr: m.cfg.ProxyStderr}
-	status, err := p.run(ctx, cmd, opts)
+	status, err := p.run(ctx, req.Dest, cmd, opts)
 	_, notStarted := errors.AsType[*notStartedError](err)
 	exiting := notStarted && m.ctx.Err() != nil
 	// The master's context is looked at first: its cancellation reaches

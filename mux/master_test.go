@@ -575,13 +575,15 @@ func TestMasterPromptingClientGone(t *testing.T) {
 			second := &scriptedAsker{answer: "s3cret"}
 			var got clientResult
 			wg.Go(func() { got = runClient(testContext(t), t, tm.client, d, "echo two", "", second) })
-			waitFor(t, "the second command to wait for the connection", func() bool {
+			// A dial waiting for the first client's answer carries no one
+			// else: the second command dials on its own at once.
+			waitFor(t, "the second command to dial", func() bool {
 				tm.mu.Lock()
 				p := tm.pools[PoolKey(d, "")]
 				tm.mu.Unlock()
 				p.mu.Lock()
 				defer p.mu.Unlock()
-				return p.waiting == 2
+				return p.stats.Dials == 2
 			})
 			if tt.interrupted {
 				cancel1()

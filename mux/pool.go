@@ -3,18 +3,15 @@ package mux
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gitssh/gitssh/config"
 	"github.com/gitssh/gitssh/dial"
-	"github.com/gitssh/gitssh/keepalive"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -35,7 +32,8 @@ type PoolConfig struct {
 	// before anything was learned: sshd's default MaxSessions. If zero, 10.
 	GuessChannels int
 	// DialAttempts is how often a handshake that the server broke off before
-	// key exchange (MaxStartups, a reset) is tried. If zero, 6.
+	// key exchange (MaxStartups, a reset) is tried; a ProxyCommand that
+	// exited unsuccessfully is not tried again. If zero, 6.
 	DialAttempts int
 	// Backoff is the first wait between those attempts, doubled each time,
 	// with jitter. If zero, 50ms.
@@ -63,9 +61,13 @@ func (c PoolConfig) withDefaults() PoolConfig {
 
 // pool holds the connections to one destination and puts each command on
 // the least-loaded one that can take it.
+//
+// Every request of a pool has the same key, so everything in the key is
+// the same for all; what is not in the key (HashKnownHosts,
+// ConnectTimeout, LogLevel, ...) is taken from the request that a dial is
+// made for.
 type pool struct {
 	key    string
-	dest   config.Destination
 	server string // host:port, the key of what is learned
 	cfg    PoolConfig
 	dialFn DialFunc
@@ -74,13 +76,18 @@ type pool struct {
 	ctx    context.Context // the master's: connections outlive requests
 	wg     *sync.WaitGroup // the master's: every goroutine started here
 
-	mu      sync.Mutex // guards the fields that follow
+	// mu guards the fields that follow, and every pooledConn's fields.
+	// Lock order: Master.mu → pool.mu → limitStore.mu (the master's
+	// reaper holds its mu across closeIdle; a pool reads and changes the
+	// limits with its own held, and never writes the file then).
+	mu      sync.Mutex
 	conns   []*pooledConn
 	nextID  int
-	dialing int           // dials in flight
-	waiting int           // requests waiting for a channel slot
-	changed chan struct{} // closed and replaced whenever a slot may have freed
-	failGen int           // bumped when a dial fails with nothing else left
+	dialing int                  // dials in flight
+	asking  int                  // of which waiting for a user's answer
+	waiters map[*waiter]struct{} // requests waiting for a channel slot
+	changed chan struct{}        // closed and replaced whenever a slot may have freed
+	failGen int                  // bumped when a dial fails with nothing else left
 	failErr error
 	// ownFail holds the failures of dials whose requester alone is to
 	// blame (it left, or its user declined a question): they go to that
@@ -93,24 +100,15 @@ type pool struct {
 // pooledConn is one connection of a pool and what is known about it.
 type pooledConn struct {
 	*conn
-	id   int
-	open int // channels open now
-	used int // channels opened over its life
-	// ends are when its last channels ended, newest last; rtt is the
-	// channel-open round trip, smoothed. A server may count a channel for
-	// about a round trip after it ended (sshd frees a session's slot only
-	// in the main-loop pass after the close), which openFailed allows for.
-	ends     []time.Time
-	rtt      time.Duration
-	settling bool      // a round trip after a refusal is in flight: take no channel
-	settled  time.Time // when the last such round trip came back
-	// unsure counts refusals in a row with nothing open: a server that
-	// does not reuse connections, or one still freeing a closed channel
-	// (sshd, under load, for longer than a round trip).
-	unsure  int
-	limit   int       // channels it may carry at once; 0: not known
-	retired bool      // takes no new channels (the server refused reuse)
-	idle    time.Time // when open last dropped to 0
+	id       int
+	open     int       // channels open now
+	used     int       // channels opened over its life
+	refusals refusals  // what its opens and refusals showed
+	limit    int       // channels it may carry at once; 0: not known
+	retired  bool      // takes no new channels (the server refused reuse)
+	stalled  bool      // an open went unanswered: no new channels until it answers a probe
+	opening  int       // of the open channels, those whose open is unanswered yet
+	idle     time.Time // when open last dropped to 0
 }
 
 // PoolStats is what -O status shows for one destination.
@@ -133,7 +131,6 @@ type PoolStats struct {
 func newPool(ctx context.Context, wg *sync.WaitGroup, key string, d config.Destination, cfg PoolConfig, dialFn DialFunc, limits *limitStore, log *slog.Logger) *pool {
 	return &pool{
 		key:     key,
-		dest:    d,
 		server:  net.JoinHostPort(d.HostName, strconv.Itoa(d.Port)),
 		cfg:     cfg.withDefaults(),
 		dialFn:  dialFn,
@@ -142,6 +139,7 @@ func newPool(ctx context.Context, wg *sync.WaitGroup, key string, d config.Desti
 		ctx:     ctx,
 		wg:      wg,
 		changed: make(chan struct{}),
+		waiters: make(map[*waiter]struct{}),
 		stats:   PoolStats{Destination: d.User + "@" + d.Alias, Key: key, Since: time.Now()},
 	}
 }
@@ -155,26 +153,24 @@ func (p *pool) broadcast() {
 // run runs cmd on a channel of one of the pool's connections. A channel the
 // server refuses is retried on another connection, silently; a command that
 // has started is never run twice.
-func (p *pool) run(ctx context.Context, cmd Command, opts dial.Options) (int, error) {
+//
+// A connection that has to be dialled for it is dialled with d and opts.
+func (p *pool) run(ctx context.Context, d config.Destination, cmd Command, opts dial.Options) (int, error) {
 	p.mu.Lock()
 	p.stats.Commands++
 	p.mu.Unlock()
 	for attempt := 0; ; attempt++ {
-		pc, reserved, err := p.acquire(ctx, opts)
+		pc, reserved, err := p.acquire(ctx, d, opts)
 		if err != nil {
 			return ExitStatusLost, &notStartedError{err}
 		}
-		counted := cmd
-		counted.opened = func(rtt time.Duration) { p.observeRTT(pc, rtt) }
-		in := &countingReader{r: cmd.Stdin}
-		out := &countingWriter{w: cmd.Stdout}
-		errOut := &countingWriter{w: cmd.Stderr}
-		counted.Stdin, counted.Stdout, counted.Stderr = in, out, errOut
-		status, err := runSession(ctx, pc.conn, counted)
-		p.mu.Lock()
-		p.stats.BytesOut += in.n.Load()
-		p.stats.BytesIn += out.n.Load() + errOut.n.Load()
-		p.mu.Unlock()
+		s, pc, reserved, err := p.open(ctx, pc, reserved, d, opts)
+		var status int
+		if err == nil {
+			status, err = p.runOn(ctx, pc, s, cmd)
+		} else if _, opening := errors.AsType[*openError](err); !opening {
+			return ExitStatusLost, &notStartedError{err}
+		}
 		oe, refused := errors.AsType[*openError](err)
 		if !refused {
 			p.release(pc)
@@ -187,20 +183,43 @@ func (p *pool) run(ctx context.Context, cmd Command, opts dial.Options) (int, er
 	}
 }
 
-// waiter is one request waiting in acquire, told apart by its address (so
-// it must not be zero-sized: those may all share one).
-type waiter struct{ _ byte }
+// runOn runs cmd on s, a session channel open on pc, counting its bytes.
+func (p *pool) runOn(ctx context.Context, pc *pooledConn, s *ssh.Session, cmd Command) (int, error) {
+	counted := cmd
+	counted.open = func() (*ssh.Session, error) { return s, nil }
+	in := &countingReader{r: cmd.Stdin}
+	out := &countingWriter{w: cmd.Stdout}
+	errOut := &countingWriter{w: cmd.Stderr}
+	counted.Stdin, counted.Stdout, counted.Stderr = in, out, errOut
+	status, err := runSession(ctx, pc.conn, counted)
+	p.mu.Lock()
+	p.stats.BytesOut += in.n.Load()
+	p.stats.BytesIn += out.n.Load() + errOut.n.Load()
+	p.mu.Unlock()
+	return status, err
+}
+
+// waiter is one request waiting in acquire, and what a dial made for it
+// dials and asks its user with.
+type waiter struct {
+	ctx  context.Context
+	dest config.Destination
+	opts dial.Options
+	// asking counts its dials that wait for its user's answer: they carry
+	// no one else until it comes. Guarded by the pool's mu.
+	asking int
+}
 
 // acquire reserves a channel slot on the least-loaded live connection that
-// can take one, dialling new connections when all are full. reserved is
-// when the slot was taken, for openFailed.
-func (p *pool) acquire(ctx context.Context, opts dial.Options) (pc *pooledConn, reserved time.Time, err error) {
+// can take one, dialling new connections (with d and opts) when all are
+// full. reserved is when the slot was taken, for openFailed.
+func (p *pool) acquire(ctx context.Context, d config.Destination, opts dial.Options) (pc *pooledConn, reserved time.Time, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.waiting++
-	defer func() { p.waiting-- }()
 	gen := p.failGen
-	me := &waiter{}
+	me := &waiter{ctx: ctx, dest: d, opts: opts}
+	p.waiters[me] = struct{}{}
+	defer delete(p.waiters, me)
 	defer delete(p.ownFail, me)
 	for {
 		p.dropDead()
@@ -216,7 +235,7 @@ func (p *pool) acquire(ctx context.Context, opts dial.Options) (pc *pooledConn, 
 		if p.failGen != gen && len(p.conns) == 0 && p.dialing == 0 {
 			return nil, time.Time{}, p.failErr
 		}
-		p.maybeDial(ctx, me, opts)
+		p.maybeDial(me)
 		ch := p.changed
 		p.mu.Unlock()
 		select {
@@ -241,7 +260,7 @@ func (p *pool) pick() *pooledConn {
 			// instead of collecting refusals on the first one.
 			limit = p.cfg.GuessChannels
 		}
-		if pc.retired || pc.settling || pc.open >= limit {
+		if pc.retired || pc.stalled || pc.refusals.settling || pc.open >= limit {
 			continue
 		}
 		if best == nil || pc.open < best.open {
@@ -263,19 +282,32 @@ func (p *pool) channelsPerConn() int {
 	return p.cfg.GuessChannels
 }
 
-// maybeDial starts a dial when the waiting requests exceed what the dials
-// in flight are expected to carry, within the pool's bounds. The dial asks
-// the user, if it must, through the requester's opts; if that requester is
-// gone (reqCtx done) or its user declined a question when the dial fails,
-// the failure is the requester's alone and the other waiters dial again,
-// each asking its own user, as separate ssh processes would. p.mu must be
-// held.
-func (p *pool) maybeDial(reqCtx context.Context, req *waiter, opts dial.Options) {
-	if p.waiting <= p.dialing*p.channelsPerConn() {
+// maybeDial starts a dial for req when the waiting requests exceed what
+// the dials in flight are expected to carry, within the pool's bounds. The
+// dial asks the user, if it must, through req's opts; if req is gone
+// (its ctx done) or its user declined a question when the dial fails, the
+// failure is req's alone and the other waiters dial again, each asking its
+// own user, as separate ssh processes would.
+//
+// A dial waiting for its user's answer may wait forever (a terminal nobody
+// watches): until the answer comes it carries only its requester, and the
+// other waiters dial on their own. A requester whose user is being asked
+// starts no other dial (one question at a time). p.mu must be held.
+func (p *pool) maybeDial(req *waiter) {
+	if req.asking > 0 {
+		return
+	}
+	waiting := 0
+	for w := range p.waiters {
+		if w.asking == 0 {
+			waiting++
+		}
+	}
+	if waiting <= (p.dialing-p.asking)*p.channelsPerConn() {
 		return
 	}
 	for _, pc := range p.conns {
-		if pc.settling && (pc.limit == 0 || pc.open < pc.limit) {
+		if pc.refusals.settling && (pc.limit == 0 || pc.open < pc.limit) {
 			return // it takes channels again in a round trip
 		}
 	}
@@ -285,20 +317,21 @@ func (p *pool) maybeDial(reqCtx context.Context, req *waiter, opts dial.Options)
 	p.dialing++
 	p.stats.Dials++
 	p.wg.Add(1)
-	asked := &askRecorder{Prompter: opts.Prompter}
+	opts := req.opts
+	asked := &askRecorder{Prompter: opts.Prompter, asking: func(on bool) { p.askingChanged(req, on) }}
 	if opts.Prompter != nil {
 		opts.Prompter = asked
 	}
 	go func() {
 		defer p.wg.Done()
-		c, err := p.dialWithRetry(opts)
+		c, err := p.dialWithRetry(req.dest, opts)
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		p.dialing--
 		if err != nil {
 			p.stats.DialErrors++
 			p.log.Warn("dial failed", "err", err)
-			if reqCtx.Err() != nil || asked.declined.Load() {
+			if req.ctx.Err() != nil || asked.declined.Load() {
 				if p.ownFail == nil {
 					p.ownFail = make(map[*waiter]error)
 				}
@@ -318,19 +351,33 @@ func (p *pool) maybeDial(reqCtx context.Context, req *waiter, opts dial.Options)
 	}()
 }
 
-// dialWithRetry dials, retrying with backoff a handshake the server broke
+// askingChanged notes that a dial for req started (on) or stopped waiting
+// for its user's answer, and wakes the waiters: what the dials in flight
+// carry has changed.
+func (p *pool) askingChanged(req *waiter, on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := -1
+	if on {
+		n = 1
+	}
+	p.asking += n
+	req.asking += n
+	p.broadcast()
+}
+
+// dialWithRetry dials d, retrying with backoff a handshake the server broke
 // off before key exchange: that is what servers do to bursts of new
 // connections (OpenSSH's MaxStartups, dropbear's per-address limit), and
 // nothing was sent that a retry could repeat.
-func (p *pool) dialWithRetry(opts dial.Options) (*conn, error) {
+func (p *pool) dialWithRetry(d config.Destination, opts dial.Options) (*conn, error) {
 	wait := p.cfg.Backoff
 	for attempt := 1; ; attempt++ {
-		c, err := dialConn(p.ctx, p.dialFn, p.dest, opts)
+		c, err := dialConn(p.ctx, p.dialFn, d, opts)
 		if err == nil {
 			return c, nil
 		}
-		hs, ok := errors.AsType[*dial.HandshakeError](err)
-		if !ok || !hs.BeforeKex || attempt >= p.cfg.DialAttempts {
+		if !retryable(err) || attempt >= p.cfg.DialAttempts {
 			return nil, err
 		}
 		p.log.Info("handshake broken off, retrying", "attempt", attempt, "err", err)
@@ -344,15 +391,21 @@ func (p *pool) dialWithRetry(opts dial.Options) (*conn, error) {
 	}
 }
 
+// retryable reports whether a failed dial may succeed when tried again: a
+// server broke off the handshake before key exchange, and no ProxyCommand
+// failed on its own (it would fail again, and run again for nothing).
+func retryable(err error) bool {
+	hs, ok := errors.AsType[*dial.HandshakeError](err)
+	_, proxyFailed := errors.AsType[*dial.ProxyExitError](err)
+	return ok && hs.BeforeKex && !proxyFailed
+}
+
 // release returns pc's slot after a command ran on it.
 func (p *pool) release(pc *pooledConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pc.open--
-	pc.ends = append(pc.ends, time.Now())
-	if len(pc.ends) > maxEnds {
-		pc.ends = append(pc.ends[:0], pc.ends[len(pc.ends)-maxEnds:]...)
-	}
+	pc.refusals.ended(time.Now())
 	if pc.open == 0 {
 		pc.idle = time.Now()
 	}
@@ -372,127 +425,18 @@ func (p *pool) release(pc *pooledConn) {
 	p.broadcast()
 }
 
-// maxEnds bounds the channel end times a connection keeps.
-const maxEnds = 64
-
-// observeRTT folds one channel-open round trip into pc's estimate: a
-// channel opened.
-func (p *pool) observeRTT(pc *pooledConn, rtt time.Duration) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	pc.unsure = 0
-	if pc.rtt == 0 {
-		pc.rtt = rtt
-	} else {
-		pc.rtt = (7*pc.rtt + rtt) / 8
-	}
-}
-
-// openFailed learns from a channel the server would not open on pc.
-//
-// What the server had open when it decided is counted generously: the
-// channels open now, and those that ended since the slot was reserved or a
-// little before (opens reach the server in no set order), unless a round
-// trip since has shown them gone. The count is an upper bound of the
-// server's, so the smallest one seen is the limit.
-//
-// A refusal with nothing open proves little at first: sshd keeps counting
-// a closed session until its main loop has freed it, which under load
-// takes longer than a round trip. The connection is tried again after a
-// pause, and only refusals in a row make it a server that does not reuse
-// connections.
-func (p *pool) openFailed(pc *pooledConn, reserved time.Time, oe *openError) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	pc.open--
-	pc.used--
-	others := pc.open
-	since := reserved.Add(-2*pc.rtt - 5*time.Millisecond)
-	if pc.settled.After(since) {
-		since = pc.settled
-	}
-	for _, t := range pc.ends {
-		if t.After(since) {
-			others++
-		}
-	}
-	defer p.broadcast()
-	if _, ok := errors.AsType[*ChannelRefusedError](oe.err); !ok {
-		// Not a refusal: the connection itself is broken.
-		p.log.Info("channel open failed, dropping connection", "conn", pc.id, "err", oe.err)
-		pc.retired = true
-		if pc.open == 0 {
-			p.closeConn(pc)
-		}
-		return
-	}
-	p.stats.Refusals++
-	if pc.open == 0 && pc.used > 0 && pc.unsure < unsureRefusals {
-		pc.unsure++
-		p.log.Debug("channel refused with nothing open; trying again after a pause", "conn", pc.id, "times", pc.unsure)
-		p.settle(pc, time.Duration(pc.unsure*pc.unsure)*10*time.Millisecond)
-		return
-	}
-	if pc.open == 0 {
-		// Nothing else was open, yet it refuses: after a first channel,
-		// channels are not reused here; on a fresh connection, it takes
-		// none at all (and another connection is the only hope).
-		pc.retired = true
-		if pc.used > 0 {
-			p.log.Info("server refuses channel reuse", "conn", pc.id, "refusals", pc.unsure+1)
-			p.remember(func(l *serverLimits) { l.NoReuse = true })
-		} else {
-			p.log.Info("server refused the first channel of a connection", "conn", pc.id)
-		}
-		p.closeConn(pc)
-		return
-	}
-	limit := others
-	pc.limit = limit
-	p.log.Info("server refused a channel, learned limit", "conn", pc.id, "limit", limit)
-	p.remember(func(l *serverLimits) {
-		if l.Channels == 0 || limit < l.Channels {
-			l.Channels = limit
-		}
-	})
-	p.settle(pc, 0)
-}
-
-// unsureRefusals is how many refusals in a row with nothing open are taken
-// for a server still freeing channels, before it is taken for one that
-// does not reuse connections.
-const unsureRefusals = 3
-
-// settle keeps pc from new channels for pause and then one round trip, so
-// that the server has freed what it still counted when it refused. p.mu
-// must be held.
-func (p *pool) settle(pc *pooledConn, pause time.Duration) {
-	if pc.settling {
-		return
-	}
-	pc.settling = true
+// remember records what was learned about the server and saves it in a
+// goroutine of its own: the file is not written with p.mu held. p.mu must
+// be held.
+func (p *pool) remember(change func(*serverLimits)) {
+	p.limits.learn(p.server, change)
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		select {
-		case <-time.After(pause):
-		case <-pc.done:
+		if err := p.limits.save(); err != nil {
+			p.log.Warn("cannot save server limits", "err", err)
 		}
-		_, _, err := pc.client.SendRequest(keepalive.RequestName, true, nil)
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		pc.settling, pc.settled = false, time.Now()
-		if err != nil {
-			pc.retired = true
-		}
-		p.broadcast()
 	}()
-}
-
-func (p *pool) remember(change func(*serverLimits)) {
-	if err := p.limits.learn(p.server, change); err != nil {
-		p.log.Warn("cannot save server limits", "err", err)
-	}
 }
 
 // dropDead forgets connections that have ended. p.mu must be held.
@@ -542,7 +486,7 @@ func (p *pool) closeIdle(persist time.Duration, now time.Time) (empty bool) {
 			p.closeConn(pc)
 		}
 	}
-	return persist > 0 && len(p.conns) == 0 && p.dialing == 0 && p.waiting == 0 && now.Sub(p.lastUsed) >= persist
+	return persist > 0 && len(p.conns) == 0 && p.dialing == 0 && len(p.waiters) == 0 && now.Sub(p.lastUsed) >= persist
 }
 
 // closeAll closes every connection, for the master's exit.
@@ -567,64 +511,6 @@ func (p *pool) snapshot() PoolStats {
 	l := p.limits.get(p.server)
 	s.Limit, s.NoReuse = l.Channels, l.NoReuse
 	return s
-}
-
-// countingWriter counts the bytes written through it.
-type countingWriter struct {
-	w io.Writer
-	n atomic.Int64
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// countingReader counts the bytes read through it and keeps the reader's
-// SetReadDeadline, which runSession uses to end a blocked read.
-type countingReader struct {
-	r io.Reader
-	n atomic.Int64
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	if c.r == nil {
-		return 0, io.EOF
-	}
-	n, err := c.r.Read(b)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-func (c *countingReader) SetReadDeadline(t time.Time) error {
-	if d, ok := c.r.(interface{ SetReadDeadline(time.Time) error }); ok {
-		return d.SetReadDeadline(t)
-	}
-	return errors.ErrUnsupported
-}
-
-// askRecorder notes whether the user declined a question (the Prompter
-// failed), which makes a failed dial the asking request's own failure.
-type askRecorder struct {
-	dial.Prompter
-	declined atomic.Bool
-}
-
-func (a *askRecorder) Secret(prompt string) (string, error) {
-	s, err := a.Prompter.Secret(prompt)
-	if err != nil {
-		a.declined.Store(true)
-	}
-	return s, err
-}
-
-func (a *askRecorder) Confirm(prompt string) (string, error) {
-	s, err := a.Prompter.Confirm(prompt)
-	if err != nil {
-		a.declined.Store(true)
-	}
-	return s, err
 }
 
 // notStartedError is a command that failed before a channel was opened for

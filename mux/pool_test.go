@@ -23,26 +23,38 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
+// testPool is a pool and the Destination its commands are run with.
+type testPool struct {
+	*pool
+	dest config.Destination
+}
+
 // newTestPool returns a pool for srv that dials with dialFn (sshtestDialer
 // if nil). Its connections are closed, and its goroutines have ended, when
 // the test ends.
-func newTestPool(t *testing.T, srv *sshtest.Server, dialFn DialFunc, limits *limitStore, cfg PoolConfig) *pool {
+func newTestPool(t *testing.T, srv *sshtest.Server, dialFn DialFunc, limits *limitStore, cfg PoolConfig) *testPool {
 	t.Helper()
 	if dialFn == nil {
 		dialFn = sshtestDialer(t, srv)
 	}
+	return newTestPoolFor(t, sshtestDest(t, srv), dialFn, limits, cfg)
+}
+
+// newTestPoolFor is newTestPool for commands to d.
+func newTestPoolFor(t *testing.T, d config.Destination, dialFn DialFunc, limits *limitStore, cfg PoolConfig) *testPool {
+	t.Helper()
 	if limits == nil {
-		limits = loadLimits("")
+		limits = loadLimits("", nil)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	p := newPool(ctx, &wg, "test", sshtestDest(t, srv), cfg, dialFn, limits, slog.New(slog.DiscardHandler))
+	p := newPool(ctx, &wg, "test", d, cfg, dialFn, limits, slog.New(slog.DiscardHandler))
 	t.Cleanup(func() {
 		cancel()
 		p.closeAll()
 		wg.Wait()
 	})
-	return p
+	return &testPool{pool: p, dest: d}
 }
 
 // poolResult is one command's outcome through a pool.
@@ -52,15 +64,15 @@ type poolResult struct {
 	stdout string
 }
 
-func runInPool(ctx context.Context, p *pool, line string) poolResult {
+func runInPool(ctx context.Context, p *testPool, line string) poolResult {
 	var stdout bytes.Buffer
-	status, err := p.run(ctx, Command{Line: line, Stdout: &stdout, Stderr: io.Discard}, dial.Options{})
+	status, err := p.run(ctx, p.dest, Command{Line: line, Stdout: &stdout, Stderr: io.Discard}, dial.Options{})
 	return poolResult{status: status, err: err, stdout: stdout.String()}
 }
 
 // runBurst runs n copies of line through p at once and returns their
 // results.
-func runBurst(ctx context.Context, p *pool, n int, line string) []poolResult {
+func runBurst(ctx context.Context, p *testPool, n int, line string) []poolResult {
 	results := make([]poolResult, n)
 	var wg sync.WaitGroup
 	for i := range results {
@@ -89,7 +101,7 @@ func TestPoolLearnsChannelLimit(t *testing.T) {
 	)
 	srv := sshtest.NewServer(t, sshtest.Options{MaxChannelsPerConn: 1})
 	path := filepath.Join(t.TempDir(), "limits.json")
-	p := newTestPool(t, srv, nil, loadLimits(path), PoolConfig{})
+	p := newTestPool(t, srv, nil, loadLimits(path, nil), PoolConfig{})
 
 	checkAllSucceeded(t, line, runBurst(testContext(t), p, n, line))
 	if got := len(srv.Execs()); got != n {
@@ -99,7 +111,10 @@ func TestPoolLearnsChannelLimit(t *testing.T) {
 		t.Errorf("server accepted %d connections for %d commands, want at most %d", got, n, n)
 	}
 	server := p.server
-	if diff := cmp.Diff(serverLimits{Channels: 1}, loadLimits(path).get(server), ignoreLearned); diff != "" {
+	if err := p.limits.save(); err != nil { // waits for a save in flight
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(serverLimits{Channels: 1}, loadLimits(path, nil).get(server), ignoreLearned); diff != "" {
 		t.Errorf("limits file for %s mismatch (-want +got):\n%s", server, diff)
 	}
 	st := p.snapshot()
@@ -117,7 +132,7 @@ func TestPoolLearnsChannelLimit(t *testing.T) {
 
 	t.Run("a new pool starts with what was learned", func(t *testing.T) {
 		refused := srv.Refused()
-		p2 := newTestPool(t, srv, nil, loadLimits(path), PoolConfig{})
+		p2 := newTestPool(t, srv, nil, loadLimits(path, nil), PoolConfig{})
 		checkAllSucceeded(t, line, runBurst(testContext(t), p2, n, line))
 		if got := srv.Refused() - refused; got != 0 {
 			t.Errorf("server refused %d channels of a pool that knew the limit, want 0", got)
@@ -158,7 +173,7 @@ func TestPoolStaysWithinLimit(t *testing.T) {
 func TestPoolLearnsNoReuse(t *testing.T) {
 	const n = 5
 	srv := sshtest.NewServer(t, sshtest.Options{NoReuseAfterClose: true})
-	limits := loadLimits(filepath.Join(t.TempDir(), "limits.json"))
+	limits := loadLimits(filepath.Join(t.TempDir(), "limits.json"), nil)
 	p := newTestPool(t, srv, nil, limits, PoolConfig{})
 	ctx := testContext(t)
 	for i := range n {
@@ -331,7 +346,7 @@ func TestPoolAuthErrorFailsEveryWaiter(t *testing.T) {
 	waitFor(t, "both commands to wait for the dial", func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		return p.waiting == 2
+		return len(p.waiters) == 2
 	})
 	close(proceed)
 	wg.Wait()
@@ -351,11 +366,9 @@ func TestPoolAuthErrorFailsEveryWaiter(t *testing.T) {
 
 func TestPoolWaitCancelled(t *testing.T) {
 	srv := sshtest.NewServer(t, sshtest.Options{MaxChannelsPerConn: 1})
-	limits := loadLimits("")
+	limits := loadLimits("", nil)
 	p := newTestPool(t, srv, nil, limits, PoolConfig{MaxConns: 1})
-	if err := limits.learn(p.server, func(l *serverLimits) { l.Channels = 1 }); err != nil {
-		t.Fatal(err)
-	}
+	limits.learn(p.server, func(l *serverLimits) { l.Channels = 1 })
 
 	holdCtx, stopHold := context.WithCancel(testContext(t))
 	var holder poolResult
@@ -370,7 +383,7 @@ func TestPoolWaitCancelled(t *testing.T) {
 	waitFor(t, "the second command to wait for a slot", func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		return p.waiting == 1
+		return len(p.waiters) == 1
 	})
 	cancel()
 	stopHold()
@@ -395,7 +408,7 @@ func TestPoolCountsBytes(t *testing.T) {
 	ctx := testContext(t)
 	in := bytes.Repeat([]byte("x"), 1000)
 	var out bytes.Buffer
-	status, err := p.run(ctx, Command{Line: "cat", Stdin: bytes.NewReader(in), Stdout: &out, Stderr: io.Discard}, dial.Options{})
+	status, err := p.run(ctx, p.dest, Command{Line: "cat", Stdin: bytes.NewReader(in), Stdout: &out, Stderr: io.Discard}, dial.Options{})
 	if status != 0 || err != nil || out.Len() != len(in) {
 		t.Fatalf("cat = %d, %v, %d bytes; want 0, nil, %d bytes", status, err, out.Len(), len(in))
 	}
@@ -432,15 +445,15 @@ func TestPoolLearnsFromRefusalRaces(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := sshtest.NewServer(t, sshtest.Options{MaxChannelsPerConn: 1})
-			limits := loadLimits("")
+			limits := loadLimits("", nil)
 			p := newTestPool(t, srv, nil, limits, PoolConfig{})
 			ctx := testContext(t)
 
-			first, firstMark, err := p.acquire(ctx, dial.Options{})
+			first, firstMark, err := p.acquire(ctx, p.dest, dial.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			second, secondMark, err := p.acquire(ctx, dial.Options{})
+			second, secondMark, err := p.acquire(ctx, p.dest, dial.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

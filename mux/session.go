@@ -32,9 +32,10 @@ type Command struct {
 	// Debugf, if set, receives OpenSSH-style debug lines.
 	Debugf func(format string, args ...any)
 
-	// opened, if set, is told how long the channel took to open: one round
-	// trip, which the pool uses to judge refusals.
-	opened func(time.Duration)
+	// open, if set, opens the session channel in place of
+	// c.client.NewSession: the pool opens it itself, so as not to wait on
+	// a dead connection (open.go).
+	open func() (*ssh.Session, error)
 }
 
 // ErrShellRefused is a server that accepted the login but refused to start
@@ -134,13 +135,13 @@ func runSession(ctx context.Context, c *conn, cmd Command) (int, error) {
 	if debugf == nil {
 		debugf = func(string, ...any) {}
 	}
-	start := time.Now()
-	s, err := c.client.NewSession()
+	open := c.client.NewSession
+	if cmd.open != nil {
+		open = cmd.open
+	}
+	s, err := open()
 	if err != nil {
 		return ExitStatusLost, newOpenError(err)
-	}
-	if cmd.opened != nil {
-		cmd.opened(time.Since(start))
 	}
 	defer s.Close()
 	stdin, err := s.StdinPipe()
