@@ -24,9 +24,10 @@ type conn struct {
 	// ServerAliveInterval, or 0 (none) when keepalives are off.
 	channelKeepalive time.Duration
 
-	done chan struct{} // closed when the connection has ended
-	once sync.Once
-	err  error // why it ended; read after done is closed
+	done  chan struct{} // closed when the connection has ended
+	once  sync.Once
+	err   error     // why it ended; read after done is closed
+	ended time.Time // when it ended; read after done is closed
 }
 
 // dialConn dials d and starts watching the connection: its keepalives
@@ -73,7 +74,7 @@ func dialConn(ctx context.Context, dialFn DialFunc, d config.Destination, opts d
 
 func (c *conn) finish(err error) {
 	c.once.Do(func() {
-		c.err = err
+		c.err, c.ended = err, time.Now()
 		close(c.done)
 	})
 }
