@@ -90,7 +90,9 @@ func (e *openError) Unwrap() error { return e.err }
 // observe, so the pool runs the command again on another connection, as an
 // HTTP client resends a request on a reused keep-alive connection that the
 // server closed. A command that exchanged a byte is never run twice: that is
-// a plain *ConnectionLostError.
+// a plain *ConnectionLostError. So is one whose connection a keepalive
+// verdict ended (the link died; the command may still run on the server),
+// or that ended more than notDeliveredWindow after the exec was answered.
 //
 // held is what was read from the command's stdin but never reached the
 // channel; the next attempt sends it first. The error unwraps to the
@@ -186,6 +188,7 @@ func runSession(ctx context.Context, c *conn, cmd Command) (int, error) {
 		return ExitStatusLost, &ExecRefusedError{Line: cmd.Line}
 	}
 
+	started := time.Now()
 	stop := context.AfterFunc(ctx, func() { s.Close() })
 	defer stop()
 
@@ -230,7 +233,8 @@ func runSession(ctx context.Context, c *conn, cmd Command) (int, error) {
 	if errors.As(err, new(*ssh.ExitMissingError)) {
 		if lost := c.lostWithin(lostGrace); lost {
 			lostErr := &ConnectionLostError{Host: c.host, Err: c.err}
-			if stdinStopped && in.written.Load() == 0 && recv.Received() == 0 {
+			if stdinStopped && in.written.Load() == 0 && recv.Received() == 0 &&
+				!errors.Is(c.err, keepalive.ErrTimeout) && c.ended.Sub(started) <= notDeliveredWindow {
 				return ExitStatusLost, &notDeliveredError{lost: lostErr, held: in.held}
 			}
 			return ExitStatusLost, lostErr
@@ -246,6 +250,14 @@ func runSession(ctx context.Context, c *conn, cmd Command) (int, error) {
 	}
 	return status, nil
 }
+
+// notDeliveredWindow bounds how long after its exec a command whose
+// connection ended before a byte crossed may count as not delivered. A
+// server that ends a connection under a command it never served (tinysshd
+// after its one session) does it at once; a silent command that ran for a
+// while may have done something (it is not git, which always hears from
+// the server first), and is not run again.
+const notDeliveredWindow = time.Second
 
 // lostGrace is how long a channel that ended (or failed) without an exit
 // status waits for the connection's end before it is taken for the server's

@@ -525,6 +525,9 @@ func TestRunSessionKeepalive(t *testing.T) {
 				if !errors.Is(lost, keepalive.ErrTimeout) {
 					t.Errorf("ConnectionLostError %v does not wrap keepalive.ErrTimeout", lost)
 				}
+				if _, nd := errors.AsType[*notDeliveredError](got.err); nd {
+					t.Errorf("a command whose link died is taken for not delivered: it could run twice")
+				}
 				if want := "Timeout, server pipe not responding."; lost.Error() != want {
 					t.Errorf("ConnectionLostError.Error() = %q, want %q", lost.Error(), want)
 				}
