@@ -185,6 +185,9 @@ func (p *pool) run(ctx context.Context, d config.Destination, cmd Command, opts 
 		}
 		if nd, ok := errors.AsType[*notDeliveredError](err); ok && attempt < 2*p.cfg.MaxConns {
 			p.notDelivered(pc)
+			if cmd.Debugf != nil {
+				cmd.Debugf("connection closed before the command reached the server; running it on another connection")
+			}
 			cmd.Stdin = withHeld(cmd.Stdin, nd)
 			continue
 		}
