@@ -699,6 +699,12 @@ func TestRunSessionChannelKeepalive(t *testing.T) {
 				if srv.Keepalives() == 0 {
 					t.Errorf("server got no global keepalive: the connection keepalive must go on too")
 				}
+				if n := srv.LarvalKeepalives(); n != 0 {
+					t.Errorf("server got %d channel keepalives before the exec, want 0", n)
+				}
+				if got := srv.ChannelKeepalives(); got != 20 {
+					t.Errorf("server got %d channel keepalives, want 20 (one per 3s of a 60s silence)", got)
+				}
 				if want := "sent 20 channel keepalives"; !slices.Contains(debug, want) {
 					t.Errorf("debug lines %q do not contain %q", debug, want)
 				}

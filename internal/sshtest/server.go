@@ -124,7 +124,9 @@ type Server struct {
 	keepalives int
 	// channelKeepalives counts keepalive@openssh.com channel requests.
 	channelKeepalives int
-	execs             []Exec
+	// larvalRequests counts those that came before the exec or shell.
+	larvalRequests int
+	execs          []Exec
 }
 
 // NewServer starts a server listening on 127.0.0.1 on a free port. It is
@@ -390,6 +392,14 @@ func (s *Server) ChannelKeepalives() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.channelKeepalives
+}
+
+// LarvalKeepalives returns how many keepalive@openssh.com channel requests
+// came on a channel before its exec or shell request.
+func (s *Server) LarvalKeepalives() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.larvalRequests
 }
 
 // Execs returns the exec requests the server has run, in the order they

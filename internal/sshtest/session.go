@@ -59,7 +59,12 @@ func (c *conn) session(ch ssh.Channel, reqs <-chan *ssh.Request, pr *probe) {
 			x := &command{conn: c, ch: ch, gone: gone, release: release}
 			wg.Go(x.shell)
 		case "keepalive@openssh.com":
-			c.srv.count(func() { c.srv.channelKeepalives++ })
+			c.srv.count(func() {
+				c.srv.channelKeepalives++
+				if !started {
+					c.srv.larvalRequests++
+				}
+			})
 			if !c.srv.opts.IgnoreKeepalives {
 				reply(req, false)
 			}
