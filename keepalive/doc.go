@@ -30,6 +30,28 @@
 // the connection, which unblocks that goroutine, and returns only after it has
 // ended: no goroutine outlives Run.
 //
+// # Channel keepalives
+//
+// Some servers reset their idle timer only on channel traffic and count
+// neither global requests nor the replies to them (dropbear's -I). There a
+// command whose channel is silent longer than the timeout (a push whose
+// pre-receive hook works quietly) is cut off however well the connection is
+// kept alive. A [ChannelMonitor] sends a keepalive@openssh.com channel
+// request (want-reply) on a command's channel after Interval in which
+// nothing arrived on it, once the exec has been answered (never on a larval
+// channel). Any answer counts, failure included: OpenSSH's sshd answers an
+// unknown channel request with failure, and the request disturbs nothing.
+//
+// The rule for the verdict: channel keepalives never declare anything dead.
+// The connection's [Monitor] alone does, from its own global requests and
+// from every byte received, a channel request's reply included (it is
+// traffic on the connection like any other). A server that answers channel
+// requests is alive; one that answers nothing is found dead by the Monitor
+// on its usual schedule. Channel keepalives are sent to every server, not
+// only to those known to need them: one small packet per silent interval
+// per silent command costs less than learning, and a server's idle timer
+// cannot be observed before it strikes.
+//
 // The package decides liveness only. It does not know about pools or
 // configuration files (package mux removes a dead connection from its pool;
 // package config reads ServerAliveInterval), it does not log, and it does not

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/gitssh/gitssh/config"
 	"github.com/gitssh/gitssh/dial"
@@ -17,10 +18,16 @@ import (
 type conn struct {
 	client *ssh.Client
 	host   string // for messages: the Destination's HostName
+	// channelKeepalive is how long a command's channel may be silent
+	// before a keepalive@openssh.com channel request is sent on it, for
+	// servers whose idle timer ignores global requests (dropbear's -I):
+	// ServerAliveInterval, or 0 (none) when keepalives are off.
+	channelKeepalive time.Duration
 
-	done chan struct{} // closed when the connection has ended
-	once sync.Once
-	err  error // why it ended; read after done is closed
+	done  chan struct{} // closed when the connection has ended
+	once  sync.Once
+	err   error     // why it ended; read after done is closed
+	ended time.Time // when it ended; read after done is closed
 }
 
 // dialConn dials d and starts watching the connection: its keepalives
@@ -44,6 +51,10 @@ func dialConn(ctx context.Context, dialFn DialFunc, d config.Destination, opts d
 		return nil, err
 	}
 	c := &conn{client: client, host: d.HostName, done: make(chan struct{})}
+	if d.ServerAliveCountMax != 0 {
+		// ServerAliveCountMax 0 sends no keepalive at all.
+		c.channelKeepalive = d.ServerAliveInterval
+	}
 	kaCtx, stopKeepalive := context.WithCancel(context.Background())
 	kaDone := make(chan error, 1)
 	go func() {
@@ -63,7 +74,7 @@ func dialConn(ctx context.Context, dialFn DialFunc, d config.Destination, opts d
 
 func (c *conn) finish(err error) {
 	c.once.Do(func() {
-		c.err = err
+		c.err, c.ended = err, time.Now()
 		close(c.done)
 	})
 }

@@ -22,8 +22,11 @@ type serverLimits struct {
 	Channels int `json:"channels,omitempty"`
 	// NoReuse is a server that refuses a new channel on a connection that
 	// already had one, even after it closed.
-	NoReuse bool      `json:"no_reuse,omitempty"`
-	Learned time.Time `json:"learned"`
+	NoReuse bool `json:"no_reuse,omitempty"`
+	// OneSession is a server that ends the connection when its first
+	// session ends (tinysshd): every command needs a connection of its own.
+	OneSession bool      `json:"one_session,omitempty"`
+	Learned    time.Time `json:"learned"`
 }
 
 // maxChannels bounds a learned channel limit. A file that says more (or

@@ -95,6 +95,9 @@ type pool struct {
 	ownFail  map[*waiter]error
 	lastUsed time.Time
 	stats    PoolStats
+	// oneSessionSeen counts connections that ended right after their only
+	// command (onesession.go).
+	oneSessionSeen int
 }
 
 // pooledConn is one connection of a pool and what is known about it.
@@ -109,6 +112,8 @@ type pooledConn struct {
 	stalled  bool      // an open went unanswered: no new channels until it answers a probe
 	opening  int       // of the open channels, those whose open is unanswered yet
 	idle     time.Time // when open last dropped to 0
+
+	sessions sessionLog // what its commands' ends showed (onesession.go)
 }
 
 // PoolStats is what -O status shows for one destination.
@@ -126,6 +131,13 @@ type PoolStats struct {
 	BytesIn     int64     `json:"bytes_in"`
 	BytesOut    int64     `json:"bytes_out"`
 	Since       time.Time `json:"since"`
+
+	// OneSession is a server that ends a connection after its first
+	// session (serverLimits.OneSession).
+	OneSession bool `json:"one_session,omitempty"`
+	// Redelivered counts commands run again on another connection because
+	// theirs ended before a byte crossed it (see notDeliveredError).
+	Redelivered int64 `json:"redelivered,omitempty"`
 }
 
 func newPool(ctx context.Context, wg *sync.WaitGroup, key string, d config.Destination, cfg PoolConfig, dialFn DialFunc, limits *limitStore, log *slog.Logger) *pool {
@@ -170,6 +182,14 @@ func (p *pool) run(ctx context.Context, d config.Destination, cmd Command, opts 
 			status, err = p.runOn(ctx, pc, s, cmd)
 		} else if _, opening := errors.AsType[*openError](err); !opening {
 			return ExitStatusLost, &notStartedError{err}
+		}
+		if nd, ok := errors.AsType[*notDeliveredError](err); ok && attempt < 2*p.cfg.MaxConns {
+			p.notDelivered(pc)
+			if cmd.Debugf != nil {
+				cmd.Debugf("connection closed before the command reached the server; running it on another connection")
+			}
+			cmd.Stdin = withHeld(cmd.Stdin, nd)
+			continue
 		}
 		oe, refused := errors.AsType[*openError](err)
 		if !refused {
@@ -274,7 +294,7 @@ func (p *pool) pick() *pooledConn {
 func (p *pool) channelsPerConn() int {
 	l := p.limits.get(p.server)
 	switch {
-	case l.NoReuse:
+	case l.NoReuse || l.OneSession:
 		return 1
 	case l.Channels > 0:
 		return l.Channels
@@ -344,6 +364,9 @@ func (p *pool) maybeDial(req *waiter) {
 			l := p.limits.get(p.server)
 			p.nextID++
 			pc := &pooledConn{conn: c, id: p.nextID, limit: l.Channels, idle: time.Now()}
+			if l.OneSession {
+				pc.limit = 1
+			}
 			p.conns = append(p.conns, pc)
 			p.log.Info("connected", "conn", pc.id, "limit", pc.limit)
 		}
@@ -406,11 +429,12 @@ func (p *pool) release(pc *pooledConn) {
 	defer p.mu.Unlock()
 	pc.open--
 	pc.refusals.ended(time.Now())
+	pc.sessions.ended(time.Now())
 	if pc.open == 0 {
 		pc.idle = time.Now()
 	}
 	switch {
-	case p.limits.get(p.server).NoReuse:
+	case p.limits.get(p.server).NoReuse, p.limits.get(p.server).OneSession:
 		pc.retired = true
 	case pc.limit > 0 && pc.open == pc.limit-1 && !pc.retired:
 		// The slot just freed is the last one: sshd would refuse a
@@ -447,6 +471,7 @@ func (p *pool) dropDead() {
 			live = append(live, pc)
 		} else {
 			p.log.Info("connection ended", "conn", pc.id, "err", pc.err)
+			p.judgeEnd(pc)
 		}
 	}
 	if len(live) < len(p.conns) {
@@ -460,6 +485,9 @@ func (p *pool) dropDead() {
 // MaxConns has freed). p.mu must be held; the close itself runs outside the
 // lock.
 func (p *pool) closeConn(pc *pooledConn) {
+	if !pc.alive() {
+		p.judgeEnd(pc) // the server ended it first
+	}
 	for i, c := range p.conns {
 		if c == pc {
 			p.conns = append(p.conns[:i], p.conns[i+1:]...)
@@ -509,7 +537,7 @@ func (p *pool) snapshot() PoolStats {
 		s.Open += pc.open
 	}
 	l := p.limits.get(p.server)
-	s.Limit, s.NoReuse = l.Channels, l.NoReuse
+	s.Limit, s.NoReuse, s.OneSession = l.Channels, l.NoReuse, l.OneSession
 	return s
 }
 

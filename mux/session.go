@@ -1,12 +1,14 @@
 package mux
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gitssh/gitssh/keepalive"
@@ -89,6 +91,27 @@ type openError struct{ err error }
 func (e *openError) Error() string { return fmt.Sprintf("open session: %v", e.err) }
 func (e *openError) Unwrap() error { return e.err }
 
+// notDeliveredError is a connection that ended before anything of the
+// command crossed it: no byte arrived on the command's channel and no byte of
+// its stdin was written to the channel. Nothing happened that git could
+// observe, so the pool runs the command again on another connection, as an
+// HTTP client resends a request on a reused keep-alive connection that the
+// server closed. A command that exchanged a byte is never run twice: that is
+// a plain *ConnectionLostError. So is one whose connection a keepalive
+// verdict ended (the link died; the command may still run on the server),
+// or that ended more than notDeliveredWindow after the exec was answered.
+//
+// held is what was read from the command's stdin but never reached the
+// channel; the next attempt sends it first. The error unwraps to the
+// *ConnectionLostError, which is what a caller that does not retry reports.
+type notDeliveredError struct {
+	lost *ConnectionLostError
+	held []byte
+}
+
+func (e *notDeliveredError) Error() string { return e.lost.Error() }
+func (e *notDeliveredError) Unwrap() error { return e.lost }
+
 func newOpenError(err error) *openError {
 	var refused *ssh.OpenChannelError
 	if errors.As(err, &refused) {
@@ -110,7 +133,12 @@ const ExitStatusLost = 255
 
 // runSession runs cmd on a new session channel of c and returns the remote
 // exit status once every byte of the command's stdout and stderr has been
-// written. An error of type *openError means nothing was started.
+// written. An error of type *openError means nothing was started; one of
+// type *notDeliveredError means the connection ended before a byte crossed
+// it either way.
+//
+// Stdin is read only once the exec has succeeded, so that a command the
+// server never started has consumed nothing of it.
 func runSession(ctx context.Context, c *conn, cmd Command) (int, error) {
 	debugf := cmd.Debugf
 	if debugf == nil {
@@ -159,8 +187,10 @@ func runSession(ctx context.Context, c *conn, cmd Command) (int, error) {
 		err = s.Start(cmd.Line)
 	}
 	if err != nil {
-		if !c.alive() {
-			return ExitStatusLost, &ConnectionLostError{Host: c.host, Err: err}
+		// A refusal comes back as a failure reply, a lost connection as
+		// the channel's end; the connection's own end follows at once.
+		if c.lostWithin(lostGrace) {
+			return ExitStatusLost, &notDeliveredError{lost: &ConnectionLostError{Host: c.host, Err: c.err}}
 		}
 		if cmd.Line == "" {
 			return ExitStatusLost, ErrShellRefused
@@ -168,29 +198,42 @@ func runSession(ctx context.Context, c *conn, cmd Command) (int, error) {
 		return ExitStatusLost, &ExecRefusedError{Line: cmd.Line}
 	}
 
+	started := time.Now()
 	stop := context.AfterFunc(ctx, func() { s.Close() })
 	defer stop()
 
+	// Everything that arrives on the channel is a sign of life of the
+	// command, for the channel keepalive, and a byte git may have seen.
+	recv := keepalive.NewChannel(c.channelKeepalive)
 	var out sync.WaitGroup
 	out.Add(2)
 	copyErrs := make(chan error, 2)
 	go func() {
 		defer out.Done()
-		if _, err := io.Copy(cmd.Stdout, stdout); err != nil {
+		if _, err := io.Copy(cmd.Stdout, recv.WrapReader(stdout)); err != nil {
 			copyErrs <- fmt.Errorf("write stdout: %w", err)
 		}
 	}()
 	go func() {
 		defer out.Done()
-		if _, err := io.Copy(cmd.Stderr, stderr); err != nil {
+		if _, err := io.Copy(cmd.Stderr, recv.WrapReader(stderr)); err != nil {
 			copyErrs <- fmt.Errorf("write stderr: %w", err)
 		}
 	}()
 	in := copyStdin(stdin, cmd.Stdin)
+	kaCtx, stopKeepalive := context.WithCancel(context.Background())
+	var ka sync.WaitGroup
+	ka.Go(func() { recv.Run(kaCtx, s) })
 
 	out.Wait()
 	waitErr := s.Wait()
-	in.stop()
+	// The channel has closed: a keepalive in flight has its answer.
+	stopKeepalive()
+	ka.Wait()
+	if n := recv.Sent(); n > 0 {
+		debugf("sent %d channel keepalives", n)
+	}
+	stdinStopped := in.stop()
 	close(copyErrs)
 
 	if ctx.Err() != nil {
@@ -198,8 +241,13 @@ func runSession(ctx context.Context, c *conn, cmd Command) (int, error) {
 	}
 	status, err := exitStatus(waitErr, debugf)
 	if errors.As(err, new(*ssh.ExitMissingError)) {
-		if lost := c.lostWithin(100 * time.Millisecond); lost {
-			return ExitStatusLost, &ConnectionLostError{Host: c.host, Err: c.err}
+		if lost := c.lostWithin(lostGrace); lost {
+			lostErr := &ConnectionLostError{Host: c.host, Err: c.err}
+			if stdinStopped && in.written.Load() == 0 && recv.Received() == 0 &&
+				!errors.Is(c.err, keepalive.ErrTimeout) && c.ended.Sub(started) <= notDeliveredWindow {
+				return ExitStatusLost, &notDeliveredError{lost: lostErr, held: in.held}
+			}
+			return ExitStatusLost, lostErr
 		}
 		debugf("remote command exited without exit status")
 		return ExitStatusLost, nil
@@ -212,6 +260,19 @@ func runSession(ctx context.Context, c *conn, cmd Command) (int, error) {
 	}
 	return status, nil
 }
+
+// notDeliveredWindow bounds how long after its exec a command whose
+// connection ended before a byte crossed may count as not delivered. A
+// server that ends a connection under a command it never served (tinysshd
+// after its one session) does it at once; a silent command that ran for a
+// while may have done something (it is not git, which always hears from
+// the server first), and is not run again.
+const notDeliveredWindow = time.Second
+
+// lostGrace is how long a channel that ended (or failed) without an exit
+// status waits for the connection's end before it is taken for the server's
+// choice.
+const lostGrace = 100 * time.Millisecond
 
 // lostWithin reports whether the connection ends within d. A channel closed
 // without an exit status is either a server's choice or the first sign of a
@@ -246,17 +307,44 @@ func exitStatus(waitErr error, debugf func(string, ...any)) (int, error) {
 }
 
 // stdinCopy copies the command's stdin to the channel and passes EOF on.
+//
+// It counts what the channel accepted, not what was read: a chunk read from
+// git whose write failed before any byte of stdin reached the channel is
+// kept in held, so that a command run again elsewhere gets it first.
 type stdinCopy struct {
-	src  io.Reader
-	done chan struct{}
+	src     io.Reader
+	done    chan struct{}
+	written atomic.Int64 // bytes the channel accepted
+	held    []byte       // read but never written; set before done is closed
 }
+
+// stdinChunk is the most a single read takes from stdin.
+const stdinChunk = 32 << 10
 
 func copyStdin(dst io.WriteCloser, src io.Reader) *stdinCopy {
 	in := &stdinCopy{src: src, done: make(chan struct{})}
 	go func() {
 		defer close(in.done)
-		if src != nil {
-			io.Copy(dst, src)
+		if src == nil {
+			dst.Close() // EOF to the remote command
+			return
+		}
+		buf := make([]byte, stdinChunk)
+		for {
+			n, rerr := src.Read(buf)
+			if n > 0 {
+				m, werr := dst.Write(buf[:n])
+				written := in.written.Add(int64(m))
+				if werr != nil {
+					if written == 0 {
+						in.held = bytes.Clone(buf[:n])
+					}
+					return // the channel is gone: no EOF to send
+				}
+			}
+			if rerr != nil {
+				break
+			}
 		}
 		dst.Close() // EOF to the remote command
 	}()
@@ -264,12 +352,56 @@ func copyStdin(dst io.WriteCloser, src io.Reader) *stdinCopy {
 }
 
 // stop interrupts a read still blocked on stdin, where the reader allows it,
-// and waits for the copy to end; a reader that cannot be interrupted is left
-// to its goroutine, which ends at the reader's next EOF or error.
-func (in *stdinCopy) stop() {
+// waits for the copy to end, and clears the deadline again (a command run
+// again elsewhere reads on). It reports whether the copy has ended: a
+// reader that cannot be interrupted is left to its goroutine, which ends at
+// the reader's next EOF or error, and may still take bytes from it.
+func (in *stdinCopy) stop() bool {
+	select {
+	case <-in.done:
+		return true
+	default:
+	}
 	d, ok := in.src.(interface{ SetReadDeadline(time.Time) error })
 	if !ok || d.SetReadDeadline(time.Unix(1, 0)) != nil {
-		return
+		return false
 	}
 	<-in.done
+	d.SetReadDeadline(time.Time{})
+	return true
+}
+
+// replayStdin is a command's stdin for another attempt: the bytes an earlier
+// attempt read but never delivered, then the rest. It keeps the reader's
+// SetReadDeadline, which runSession uses to end a blocked read.
+type replayStdin struct {
+	held []byte
+	r    io.Reader
+}
+
+func (r *replayStdin) Read(b []byte) (int, error) {
+	if len(r.held) > 0 {
+		n := copy(b, r.held)
+		r.held = r.held[n:]
+		return n, nil
+	}
+	if r.r == nil {
+		return 0, io.EOF
+	}
+	return r.r.Read(b)
+}
+
+func (r *replayStdin) SetReadDeadline(t time.Time) error {
+	if d, ok := r.r.(interface{ SetReadDeadline(time.Time) error }); ok {
+		return d.SetReadDeadline(t)
+	}
+	return errors.ErrUnsupported
+}
+
+// withHeld returns stdin for the attempt after one that ended with nd.
+func withHeld(stdin io.Reader, nd *notDeliveredError) io.Reader {
+	if len(nd.held) == 0 {
+		return stdin
+	}
+	return &replayStdin{held: nd.held, r: stdin}
 }

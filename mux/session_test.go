@@ -6,9 +6,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -384,7 +386,9 @@ func TestRunSessionShell(t *testing.T) {
 func TestRunSessionConnectionLost(t *testing.T) {
 	for _, tr := range sshtest.Transports() {
 		t.Run(tr.Name, func(t *testing.T) {
-			for _, line := range []string{"drop", "drop 100000"} {
+			// "drop" sends nothing before it drops: that command was not
+			// delivered (TestRunSessionNotDelivered).
+			for _, line := range []string{"drop 1", "drop 100000"} {
 				t.Run(line, func(t *testing.T) {
 					srv := tr.NewServer(t, sshtest.Options{})
 					c := sessionConn(t, srv)
@@ -401,6 +405,9 @@ func TestRunSessionConnectionLost(t *testing.T) {
 					}
 					if _, isOpen := errors.AsType[*openError](got.err); isOpen {
 						t.Errorf("runSession(%q) error is an *openError: the command would be run again", line)
+					}
+					if _, nd := errors.AsType[*notDeliveredError](got.err); nd {
+						t.Errorf("runSession(%q) error is a *notDeliveredError: the command would be run again", line)
 					}
 				})
 			}
@@ -518,11 +525,188 @@ func TestRunSessionKeepalive(t *testing.T) {
 				if !errors.Is(lost, keepalive.ErrTimeout) {
 					t.Errorf("ConnectionLostError %v does not wrap keepalive.ErrTimeout", lost)
 				}
+				if _, nd := errors.AsType[*notDeliveredError](got.err); nd {
+					t.Errorf("a command whose link died is taken for not delivered: it could run twice")
+				}
 				if want := "Timeout, server pipe not responding."; lost.Error() != want {
 					t.Errorf("ConnectionLostError.Error() = %q, want %q", lost.Error(), want)
 				}
 				if srv.Keepalives() == 0 {
 					t.Errorf("server got no keepalive")
+				}
+			})
+		})
+	}
+}
+
+func TestRunSessionNotDelivered(t *testing.T) {
+	// blockedStdin is a pipe nobody writes to yet, as git's stdin is while
+	// it waits for the server to speak first.
+	blockedStdin := func(t *testing.T) (*os.File, *os.File) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close(); w.Close() })
+		return r, w
+	}
+	tests := []struct {
+		name          string
+		line          string
+		stdin         string // written to stdin before the command runs
+		blocked       bool   // stdin is a pipe with nothing in it
+		wantDelivered bool   // a byte crossed: must not run again
+	}{
+		{name: "nothing either way", line: "drop"},
+		{name: "stdin waiting for the server", line: "drop", blocked: true},
+		{name: "a byte from the server", line: "drop 1", wantDelivered: true},
+		{name: "stdin sent", line: "readdrop 5", stdin: "hello", wantDelivered: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := sshtest.NewServer(t, sshtest.Options{})
+			c := sessionConn(t, srv)
+			cmd := Command{Line: tt.line}
+			var stdinW *os.File
+			switch {
+			case tt.blocked:
+				var r *os.File
+				r, stdinW = blockedStdin(t)
+				cmd.Stdin = r
+			case tt.stdin != "":
+				cmd.Stdin = strings.NewReader(tt.stdin)
+			}
+			got := runLine(testContext(t), c, cmd)
+			if got.status != ExitStatusLost {
+				t.Errorf("runSession(%q) status = %d, want %d", tt.line, got.status, ExitStatusLost)
+			}
+			lost, isLost := errors.AsType[*ConnectionLostError](got.err)
+			if !isLost {
+				t.Fatalf("runSession(%q) = %v, want an error wrapping *ConnectionLostError", tt.line, got.err)
+			}
+			if want := "Connection to " + c.host + " closed by remote host."; got.err.Error() != want || lost.Error() != want {
+				t.Errorf("runSession(%q) error = %q, want %q", tt.line, got.err, want)
+			}
+			nd, notDelivered := errors.AsType[*notDeliveredError](got.err)
+			if notDelivered == tt.wantDelivered {
+				t.Fatalf("runSession(%q) = %#v: not delivered = %v, want %v", tt.line, got.err, notDelivered, !tt.wantDelivered)
+			}
+			if notDelivered && len(nd.held) != 0 {
+				t.Errorf("not delivered, held %q; want nothing held", nd.held)
+			}
+			if stdinW != nil {
+				// The interrupted read left the pipe readable for the
+				// next attempt.
+				stdinW.Write([]byte("x"))
+				b := make([]byte, 1)
+				if n, err := cmd.Stdin.Read(b); n != 1 || err != nil {
+					t.Errorf("stdin after the attempt: Read = %d, %v; want 1, nil", n, err)
+				}
+			}
+		})
+	}
+}
+
+// failingChannel is a channel whose writes fail after ok bytes.
+type failingChannel struct {
+	ok     int
+	closed bool
+}
+
+func (f *failingChannel) Write(b []byte) (int, error) {
+	if f.ok <= 0 {
+		return 0, io.EOF
+	}
+	n := min(f.ok, len(b))
+	f.ok -= n
+	if n < len(b) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (f *failingChannel) Close() error { f.closed = true; return nil }
+
+func TestCopyStdinHoldsUndelivered(t *testing.T) {
+	tests := []struct {
+		name        string
+		ok          int // bytes the channel accepts
+		wantHeld    string
+		wantWritten int64
+	}{
+		{name: "nothing written: the chunk is held", ok: 0, wantHeld: "hello", wantWritten: 0},
+		{name: "a byte written: nothing is held", ok: 1, wantHeld: "", wantWritten: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ch := &failingChannel{ok: tt.ok}
+			in := copyStdin(ch, strings.NewReader("hello"))
+			<-in.done
+			if !in.stop() {
+				t.Fatal("stop() = false for a reader that ends")
+			}
+			if got := string(in.held); got != tt.wantHeld {
+				t.Errorf("held = %q, want %q", got, tt.wantHeld)
+			}
+			if got := in.written.Load(); got != tt.wantWritten {
+				t.Errorf("written = %d, want %d", got, tt.wantWritten)
+			}
+			if ch.closed {
+				t.Errorf("EOF sent on a channel that failed")
+			}
+		})
+	}
+	t.Run("held bytes come first on the next attempt", func(t *testing.T) {
+		r := withHeld(strings.NewReader(" world"), &notDeliveredError{held: []byte("hello")})
+		b, err := io.ReadAll(r)
+		if string(b) != "hello world" || err != nil {
+			t.Errorf("ReadAll = %q, %v; want %q, nil", b, err, "hello world")
+		}
+	})
+}
+
+func TestRunSessionChannelKeepalive(t *testing.T) {
+	tests := []struct {
+		name     string
+		interval time.Duration // ServerAliveInterval
+		wantLost bool
+	}{
+		{name: "a silent command survives an idle timer that ignores global requests", interval: 3 * time.Second},
+		{name: "without keepalives the idle timer strikes", interval: 0, wantLost: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := sshtest.NewPipeServer(t, sshtest.Options{IdleTimeout: 10 * time.Second})
+				d := sshtestDest(t, srv)
+				d.ServerAliveInterval, d.ServerAliveCountMax = tt.interval, 3
+				c, err := dialConn(t.Context(), sshtestDialer(t, srv), d, dial.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(c.close)
+				var debug []string
+				got := runLine(t.Context(), c, Command{Line: "sleep 60", Debugf: func(f string, a ...any) {
+					debug = append(debug, fmt.Sprintf(f, a...))
+				}})
+				_, lost := errors.AsType[*ConnectionLostError](got.err)
+				if lost != tt.wantLost || (!tt.wantLost && (got.status != 0 || got.err != nil)) {
+					t.Fatalf("runSession(sleep 60) = %d, %v; want lost %v", got.status, got.err, tt.wantLost)
+				}
+				if tt.wantLost {
+					return
+				}
+				if srv.Keepalives() == 0 {
+					t.Errorf("server got no global keepalive: the connection keepalive must go on too")
+				}
+				if n := srv.LarvalKeepalives(); n != 0 {
+					t.Errorf("server got %d channel keepalives before the exec, want 0", n)
+				}
+				if got := srv.ChannelKeepalives(); got != 20 {
+					t.Errorf("server got %d channel keepalives, want 20 (one per 3s of a 60s silence)", got)
+				}
+				if want := "sent 20 channel keepalives"; !slices.Contains(debug, want) {
+					t.Errorf("debug lines %q do not contain %q", debug, want)
 				}
 			})
 		})

@@ -76,12 +76,16 @@ func (p *passedStdin) Read(b []byte) (int, error) {
 }
 
 // SetReadDeadline ends reads; runSession calls it when the command is over.
-// Only a deadline in the past is meaningful here.
+// Only a deadline in the past, and the zero time (reads go on), are
+// meaningful here.
 func (p *passedStdin) SetReadDeadline(t time.Time) error {
 	if p.pollable {
 		return p.f.SetReadDeadline(t)
 	}
-	if !t.IsZero() && !t.After(time.Now()) {
+	switch {
+	case t.IsZero():
+		p.stopped.Store(false) // a command run again elsewhere reads on
+	case !t.After(time.Now()):
 		p.stopped.Store(true)
 	}
 	return nil

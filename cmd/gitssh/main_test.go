@@ -35,6 +35,20 @@ package main
 //	    and (re)writes $HOME/.ssh/config with SSHCONFIG's text: "Host gitserver"
 //	    (or "Host NAME") plus a "Host *" block with User, IdentityFile $KEY,
 //	    IdentitiesOnly yes, UserKnownHostsFile $KNOWNHOSTS, StrictHostKeyChecking yes.
+//	dropbear [-name NAME] [-idle N] [-repos N]
+//	    Start dropbear (Debian's dropbear-bin, a server other than OpenSSH) on
+//	    127.0.0.1 in $WORK/dropbear/NAME (NAME defaults to "dropbear"), with
+//	    idle timeout -I N seconds if given: dropbear counts neither
+//	    keepalive@openssh.com global requests nor their replies as traffic.
+//	    Like world it makes bare repositories, trusts the server's host keys
+//	    in $KNOWNHOSTS, adds "Host NAME" to $HOME/.ssh/config and sets the
+//	    shared client variables, and sets NAME_PORT, NAME_REPOS, NAME_LOG
+//	    (NAME upper-cased: DROPBEAR_PORT).
+//	tinysshd [-name NAME] [-repos N]
+//	    The same for tinysshd (Debian's tinysshd), served by an in-process
+//	    inetd: one session per connection, which ends when the session ends.
+//	    NAME defaults to "tinysshd"; sets TINYSSHD_PORT, TINYSSHD_REPOS,
+//	    TINYSSHD_LOG.
 //	server [-name NAME] stop|start|restart
 //	    Stop kills sshd and every connection it accepted (a crashed server);
 //	    start brings it back on the same port with the same host keys.
@@ -217,6 +231,8 @@ func scriptParams(t *testing.T, relay bool) testscript.Params {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"world":      cmdWorld,
+			"dropbear":   cmdDropbear,
+			"tinysshd":   cmdTinySSHD,
 			"server":     cmdServer,
 			"sshdlog":    cmdSSHDLog,
 			"agent":      cmdAgent,
@@ -246,6 +262,7 @@ type scriptState struct {
 	client  *testworld.ClientFiles
 	servers map[string]*testworld.SSHD // by -name; "" is the default world
 	agent   *testworld.Agent
+	others  map[string]interface{ Stop() error } // dropbear, tinysshd: by name
 }
 
 type stateKey struct{}
@@ -284,7 +301,7 @@ func setup(env *testscript.Env) error {
 	if ref := os.Getenv(referenceEnv); ref != "" {
 		env.Setenv(referenceEnv, ref)
 	}
-	st := &scriptState{work: env.WorkDir, servers: map[string]*testworld.SSHD{}}
+	st := &scriptState{work: env.WorkDir, servers: map[string]*testworld.SSHD{}, others: map[string]interface{ Stop() error }{}}
 	env.Values[stateKey{}] = st
 	// Deferred functions run last first: the servers and the agent stop
 	// before the master is asked to exit.
@@ -325,6 +342,9 @@ func (st *scriptState) stopAll() {
 		st.agent.Stop()
 	}
 	for _, s := range st.servers {
+		s.Stop()
+	}
+	for _, s := range st.others {
 		s.Stop()
 	}
 }
@@ -386,11 +406,7 @@ func cmdWorld(ts *testscript.TestScript, neg bool, args []string) {
 	if *name != "" {
 		dir, alias = filepath.Join(root, *name), *name
 	}
-	if st.client == nil {
-		c, err := testworld.NewClientFiles(filepath.Join(root, "client"))
-		ts.Check(err)
-		st.client = c
-	}
+	st.clientFiles(ts)
 	repos := filepath.Join(dir, "repos")
 	_, err := testworld.MakeRepos(repos, *nrepos)
 	ts.Check(err)
@@ -399,13 +415,31 @@ func cmdWorld(ts *testscript.TestScript, neg bool, args []string) {
 	st.servers[*name] = s
 	ts.Check(st.client.AddServer(alias, s))
 
-	c := st.client
-	ts.Check(os.WriteFile(filepath.Join(ts.Getenv("HOME"), ".ssh", "config"), []byte(c.ConfigText()), 0o600))
+	st.publishClient(ts)
 	p := envPrefix(*name)
 	ts.Setenv(p+"PORT", strconv.Itoa(s.Port()))
 	ts.Setenv(p+"REPOS", repos)
 	ts.Setenv(p+"SSHD_LOG", s.LogPath())
 	ts.Setenv(p+"ALIAS", alias)
+	ts.Logf("world %q: sshd pid %d on 127.0.0.1:%d, Host %s", *name, s.Pid(), s.Port(), alias)
+}
+
+// clientFiles makes the script's shared client files if they are not there
+// yet. st.mu must be held.
+func (st *scriptState) clientFiles(ts *testscript.TestScript) *testworld.ClientFiles {
+	if st.client == nil {
+		c, err := testworld.NewClientFiles(filepath.Join(st.work, "world", "client"))
+		ts.Check(err)
+		st.client = c
+	}
+	return st.client
+}
+
+// publishClient writes $HOME/.ssh/config from the client files and sets
+// the shared client variables. st.mu must be held.
+func (st *scriptState) publishClient(ts *testscript.TestScript) *testworld.ClientFiles {
+	c := st.client
+	ts.Check(os.WriteFile(filepath.Join(ts.Getenv("HOME"), ".ssh", "config"), []byte(c.ConfigText()), 0o600))
 	ts.Setenv("SSHCONFIG", c.SSHConfig)
 	ts.Setenv("KEY", c.Key)
 	ts.Setenv("PKEY", c.PassphraseKey)
@@ -413,7 +447,66 @@ func cmdWorld(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("BADKEY", c.BadKey)
 	ts.Setenv("KNOWNHOSTS", c.KnownHosts)
 	ts.Setenv("USER_NAME", c.User)
-	ts.Logf("world %q: sshd pid %d on 127.0.0.1:%d, Host %s", *name, s.Pid(), s.Port(), alias)
+	return c
+}
+
+// startOther starts a server that is not OpenSSH's (start makes it in dir)
+// under name, with bare repositories, and publishes it like world.
+func startOther(ts *testscript.TestScript, name string, nrepos int, start func(dir string) (testworld.Server, string, error)) {
+	st := state(ts)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if _, ok := st.others[name]; ok {
+		ts.Fatalf("server %q already started", name)
+	}
+	st.clientFiles(ts)
+	dir := filepath.Join(st.work, name)
+	repos := filepath.Join(dir, "repos")
+	_, err := testworld.MakeRepos(repos, nrepos)
+	ts.Check(err)
+	s, log, err := start(filepath.Join(dir, "server"))
+	ts.Check(err)
+	st.others[name] = s.(interface{ Stop() error })
+	ts.Check(st.client.AddServer(name, s))
+	st.publishClient(ts)
+	p := envPrefix(name)
+	ts.Setenv(p+"PORT", strconv.Itoa(s.Port()))
+	ts.Setenv(p+"REPOS", repos)
+	ts.Setenv(p+"LOG", log)
+	ts.Logf("%s: on 127.0.0.1:%d, Host %s, log %s", name, s.Port(), name, log)
+}
+
+func cmdDropbear(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("dropbear", flag.ContinueOnError)
+	name := fs.String("name", "dropbear", "Host alias and variable prefix")
+	idle := fs.Int("idle", 0, "dropbear -I: idle timeout in seconds")
+	nrepos := fs.Int("repos", 2, "number of bare repositories")
+	if rest := parseFlags(ts, fs, args); neg || len(rest) > 0 {
+		ts.Fatalf("usage: dropbear [-name NAME] [-idle N] [-repos N]")
+	}
+	startOther(ts, *name, *nrepos, func(dir string) (testworld.Server, string, error) {
+		b, err := testworld.StartDropbear(dir, testworld.DropbearOptions{IdleTimeout: time.Duration(*idle) * time.Second})
+		if err != nil {
+			return nil, "", err
+		}
+		return b, b.LogPath(), nil
+	})
+}
+
+func cmdTinySSHD(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("tinysshd", flag.ContinueOnError)
+	name := fs.String("name", "tinysshd", "Host alias and variable prefix")
+	nrepos := fs.Int("repos", 2, "number of bare repositories")
+	if rest := parseFlags(ts, fs, args); neg || len(rest) > 0 {
+		ts.Fatalf("usage: tinysshd [-name NAME] [-repos N]")
+	}
+	startOther(ts, *name, *nrepos, func(dir string) (testworld.Server, string, error) {
+		s, err := testworld.StartTinySSHD(dir)
+		if err != nil {
+			return nil, "", err
+		}
+		return s, s.LogPath(), nil
+	})
 }
 
 // server returns the named server or fails the script.

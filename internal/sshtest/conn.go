@@ -5,6 +5,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -15,6 +16,8 @@ type conn struct {
 	nc  net.Conn
 	srv *Server
 	sc  *ssh.ServerConn
+
+	idle *time.Timer // Options.IdleTimeout's timer; nil without one
 
 	mu       sync.Mutex // guards the fields that follow
 	open     int        // session channels holding a slot
@@ -33,9 +36,14 @@ func (s *Server) serve(nc net.Conn, id int) {
 		return
 	}
 	c := &conn{id: id, nc: nc, srv: s, sc: sc, sessions: make(map[*probe]struct{})}
+	if d := s.opts.IdleTimeout; d > 0 {
+		c.idle = time.AfterFunc(d, func() { nc.Close() })
+		defer c.idle.Stop()
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { c.globalRequests(reqs) })
 	for newCh := range chans {
+		c.active()
 		if newCh.ChannelType() != "session" {
 			newCh.Reject(ssh.UnknownChannelType, "unknown channel type")
 			continue
@@ -73,6 +81,13 @@ func (c *conn) globalRequests(reqs <-chan *ssh.Request) {
 		if req.WantReply {
 			req.Reply(false, nil)
 		}
+	}
+}
+
+// active records channel traffic from the client, for Options.IdleTimeout.
+func (c *conn) active() {
+	if c.idle != nil {
+		c.idle.Reset(c.srv.opts.IdleTimeout)
 	}
 }
 

@@ -1,8 +1,9 @@
 // Package sshtest provides the in-process SSH server that gitssh's unit tests
 // run against: fixed host and user keys, a tiny built-in command interpreter
 // for exec requests, and fault injection modelled on real servers (channel
-// limits, one channel per connection, git-only ports, servers that ignore
-// keepalives, dropped connections).
+// limits and refusal reasons, one channel per connection, one session per
+// connection, git-only ports, servers that ignore keepalives or count only
+// channel traffic as activity, dropped connections).
 //
 // It is imported from _test.go files only; a dependency test fails the build
 // if production code imports it (STYLE.md rule 1). It deliberately runs no
@@ -37,6 +38,8 @@
 //	drop [N]       write N bytes of [Pattern] to stdout (default 0), then
 //	               close the whole connection without a goodbye
 //	bytes N        write N bytes of [Pattern] to stdout, exit 0
+//	readdrop N     read N bytes of stdin (less at EOF), then close the whole
+//	               connection without a goodbye, having sent nothing
 //
 // Anything else writes "sshtest: NAME: command not found" to stderr and exits
 // 127. A shell request gets GitHub's answer (a message on stderr, exit 1)

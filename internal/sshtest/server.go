@@ -35,6 +35,20 @@ type Options struct {
 	// connection.
 	NoReuseAfterClose bool
 
+	// CloseAfterFirstSession ends the whole connection when its first
+	// session channel has ended (after the exit status and the channel's
+	// close), like tinysshd, which serves one session per connection.
+	// Combine it with MaxChannelsPerConn 1 for tinysshd's refusal of a
+	// second concurrent channel.
+	CloseAfterFirstSession bool
+
+	// IdleTimeout, if positive, ends a connection on which the client sent
+	// no channel traffic for that long, like dropbear's -I: channel opens,
+	// channel requests (a keepalive@openssh.com channel request included)
+	// and stdin data the command reads count; global requests, keepalives
+	// among them, do not, nor does anything the server sends.
+	IdleTimeout time.Duration
+
 	// RefuseReason is the reason sent with a refused channel. If zero,
 	// ssh.Prohibited is used (Bitbucket Cloud). OpenSSH's MaxSessions sends
 	// ssh.ConnectionFailed, gitlab-sshd ssh.ResourceShortage.
@@ -51,9 +65,9 @@ type Options struct {
 	// while exec requests work.
 	RefuseShell bool
 
-	// IgnoreKeepalives drops keepalive@openssh.com global requests without
-	// a reply, like a server behind a dead link. By default they are
-	// answered with failure, as OpenSSH's sshd does.
+	// IgnoreKeepalives drops keepalive@openssh.com requests, global and
+	// channel ones, without a reply, like a server behind a dead link. By
+	// default they are answered with failure, as OpenSSH's sshd does.
 	IgnoreKeepalives bool
 
 	// AuthDelay delays each public key check, like a slow server.
@@ -108,7 +122,11 @@ type Server struct {
 	channels   int
 	refused    int
 	keepalives int
-	execs      []Exec
+	// channelKeepalives counts keepalive@openssh.com channel requests.
+	channelKeepalives int
+	// larvalRequests counts those that came before the exec or shell.
+	larvalRequests int
+	execs          []Exec
 }
 
 // NewServer starts a server listening on 127.0.0.1 on a free port. It is
@@ -366,6 +384,22 @@ func (s *Server) Keepalives() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.keepalives
+}
+
+// ChannelKeepalives returns how many keepalive@openssh.com channel requests
+// the server has received, answered or not.
+func (s *Server) ChannelKeepalives() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.channelKeepalives
+}
+
+// LarvalKeepalives returns how many keepalive@openssh.com channel requests
+// came on a channel before its exec or shell request.
+func (s *Server) LarvalKeepalives() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.larvalRequests
 }
 
 // Execs returns the exec requests the server has run, in the order they

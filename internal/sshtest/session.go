@@ -27,6 +27,7 @@ func (c *conn) session(ch ssh.Channel, reqs <-chan *ssh.Request, pr *probe) {
 	env := make(map[string]string)
 	started := false
 	handle := func(req *ssh.Request) {
+		c.active()
 		switch req.Type {
 		case "env":
 			var p struct{ Name, Value string }
@@ -57,6 +58,16 @@ func (c *conn) session(ch ssh.Channel, reqs <-chan *ssh.Request, pr *probe) {
 			reply(req, true)
 			x := &command{conn: c, ch: ch, gone: gone, release: release}
 			wg.Go(x.shell)
+		case "keepalive@openssh.com":
+			c.srv.count(func() {
+				c.srv.channelKeepalives++
+				if !started {
+					c.srv.larvalRequests++
+				}
+			})
+			if !c.srv.opts.IgnoreKeepalives {
+				reply(req, false)
+			}
 		default:
 			reply(req, false)
 		}
@@ -89,6 +100,9 @@ loop:
 	close(gone)
 	wg.Wait()
 	ch.Close()
+	if c.srv.opts.CloseAfterFirstSession {
+		c.nc.Close()
+	}
 }
 
 // drain handles the requests already queued on reqs and reports whether
@@ -131,8 +145,17 @@ func (x *command) run(cmdline string) {
 		fmt.Fprintln(x.ch, args)
 		x.exit(0)
 	case "cat":
-		io.Copy(x.ch, x.ch)
+		io.Copy(x.ch, x.stdin())
 		x.exit(0)
+	case "readdrop":
+		n, err := strconv.Atoi(args)
+		if err != nil || n < 0 {
+			x.usage("readdrop N")
+			return
+		}
+		io.CopyN(io.Discard, x.stdin(), int64(n))
+		x.release()
+		x.conn.nc.Close()
 	case "exit":
 		n, err := strconv.Atoi(args)
 		if err != nil || n < 0 {
@@ -204,6 +227,20 @@ func (x *command) run(cmdline string) {
 		fmt.Fprintf(x.ch.Stderr(), "sshtest: %s: command not found\n", name)
 		x.exit(127)
 	}
+}
+
+// stdin returns the command's stdin; what it reads is channel traffic for
+// Options.IdleTimeout.
+func (x *command) stdin() io.Reader { return activeReader{x} }
+
+type activeReader struct{ x *command }
+
+func (r activeReader) Read(p []byte) (int, error) {
+	n, err := r.x.ch.Read(p)
+	if n > 0 {
+		r.x.conn.active()
+	}
+	return n, err
 }
 
 // shell answers a shell request the way GitHub does.

@@ -100,9 +100,17 @@ func NewClientFiles(dir string) (*ClientFiles, error) {
 	return c, nil
 }
 
+// Server is what [ClientFiles.AddServer] needs of a server: [SSHD],
+// [Dropbear] and [TinySSHD] are.
+type Server interface {
+	Port() int
+	AuthorizedKeysPath() string
+	HostKeyLines(host string) []string
+}
+
 // AddServer authorizes Key and PassphraseKey on s, adds s's host keys to
 // KnownHosts, and adds "Host alias" for s to SSHConfig.
-func (c *ClientFiles) AddServer(alias string, s *SSHD) error {
+func (c *ClientFiles) AddServer(alias string, s Server) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var auth []byte

@@ -2,7 +2,13 @@
 // sshd on 127.0.0.1 with its own host keys, sshd_config and authorized_keys,
 // client keys (plain, passphrase-protected and one the servers refuse), a
 // known_hosts and an ssh_config that point at those servers, bare git
-// repositories with history, and an ssh-agent holding a key.
+// repositories with history, and an ssh-agent holding a key. Servers that
+// are not OpenSSH show behaviours sshd does not: dropbear ([StartDropbear],
+// whose idle timeout ignores global requests) and tinysshd
+// ([StartTinySSHD], one session per connection), both from Debian's
+// packages and run under nss_wrapper with a private home. Processes share
+// the small daemon type (start, readiness, stop, log tail); sshd keeps its
+// own for its pid file and probe accounting.
 //
 // Nothing it does touches the real ~/.ssh or the system's sshd: every file
 // lives under the directory the caller passes, every server listens on

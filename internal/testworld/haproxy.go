@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -50,11 +49,7 @@ type HAProxy struct {
 	path     string // absolute path of the haproxy binary
 	sockDir  string // short directory holding the stats socket
 	sockPath string
-
-	// mu guards the fields that follow.
-	mu     sync.Mutex
-	cmd    *exec.Cmd     // nil when stopped
-	exited chan struct{} // closed when cmd has been waited for
+	d        daemon
 }
 
 // File names inside an HAProxy directory.
@@ -118,6 +113,7 @@ func StartHAProxy(dir string, opts HAProxyOptions) (*HAProxy, error) {
 		return nil, fmt.Errorf("testworld: %w", err)
 	}
 	h := &HAProxy{dir: dir, opts: opts, path: path, sockDir: sockDir, sockPath: filepath.Join(sockDir, "stats")}
+	h.d = daemon{name: "haproxy", log: h.LogPath()}
 
 	const attempts = 3
 	for i := 1; ; i++ {
@@ -177,60 +173,12 @@ func (h *HAProxy) writeConfig() error {
 }
 
 func (h *HAProxy) start() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out, err := os.OpenFile(h.LogPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer out.Close() // the child has its own copy
-	logStart := fileSize(h.LogPath())
 	os.Remove(h.sockPath) // a stale socket from an earlier attempt
 	cmd := exec.Command(h.path, "-db", "-f", h.ConfigPath())
 	cmd.Dir = h.dir
-	cmd.Stdout = out
-	cmd.Stderr = out
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("testworld: start haproxy: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	h.cmd, h.exited = cmd, exited
-
-	if err := h.waitReady(exited); err != nil {
-		h.stopLocked()
-		tail := h.logTail(logStart)
-		if strings.Contains(tail, "Address already in use") {
-			err = fmt.Errorf("%w (%w)", err, errAddrInUse)
-		}
-		return fmt.Errorf("testworld: haproxy on 127.0.0.1:%d: %w\n--- tail of %s ---\n%s", h.port, err, h.LogPath(), tail)
-	}
-	return nil
-}
-
-// waitReady waits until HAProxy answers "show info" on its stats socket
-// (it binds every listener before it serves any), or exits, or the start
-// timeout passes.
-func (h *HAProxy) waitReady(exited <-chan struct{}) error {
-	deadline := time.Now().Add(h.opts.StartTimeout)
-	var lastErr error
-	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
-		select {
-		case <-exited:
-			return fmt.Errorf("haproxy exited during startup (%v)", h.cmd.ProcessState)
-		default:
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no answer on the stats socket within %v: %v", h.opts.StartTimeout, lastErr)
-		}
-		if lastErr = h.probe(deadline); lastErr == nil {
-			return nil
-		}
-		time.Sleep(delay)
-	}
+	// Ready when HAProxy answers "show info" on its stats socket: it binds
+	// every listener before it serves any.
+	return h.d.start(cmd, h.opts.StartTimeout, h.probe)
 }
 
 func (h *HAProxy) probe(deadline time.Time) error {
@@ -258,37 +206,13 @@ func (h *HAProxy) probe(deadline time.Time) error {
 // Stop kills HAProxy: its listener and every connection through it end at
 // once, like a crashed proxy. Stop is idempotent.
 func (h *HAProxy) Stop() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	err := h.stopLocked()
+	err := h.d.stop()
 	os.RemoveAll(h.sockDir)
 	return err
 }
 
-func (h *HAProxy) stopLocked() error {
-	if h.cmd == nil {
-		return nil
-	}
-	h.cmd.Process.Kill()
-	var err error
-	select {
-	case <-h.exited:
-	case <-time.After(10 * time.Second):
-		err = fmt.Errorf("testworld: haproxy (pid %d) did not exit", h.cmd.Process.Pid)
-	}
-	h.cmd, h.exited = nil, nil
-	return err
-}
-
 // Pid returns the process id of HAProxy, or 0 when stopped.
-func (h *HAProxy) Pid() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.cmd == nil {
-		return 0
-	}
-	return h.cmd.Process.Pid
-}
+func (h *HAProxy) Pid() int { return h.d.pid() }
 
 // Port returns the TCP port HAProxy listens on (on 127.0.0.1).
 func (h *HAProxy) Port() int { return h.port }
@@ -301,12 +225,3 @@ func (h *HAProxy) ConfigPath() string { return filepath.Join(h.dir, haproxyConfi
 
 // LogPath returns the path of HAProxy's stderr and log.
 func (h *HAProxy) LogPath() string { return filepath.Join(h.dir, haproxyLogName) }
-
-// logTail returns the last lines HAProxy wrote since offset.
-func (h *HAProxy) logTail(offset int64) string {
-	data, err := os.ReadFile(h.LogPath())
-	if err != nil || int64(len(data)) < offset {
-		return ""
-	}
-	return lastLines(string(data[offset:]), 30)
-}
