@@ -98,6 +98,16 @@ func (m *Monitor) Seen() {
 	m.signs.Add(1)
 }
 
+// Silence is how long it has been since the last sign of life from the
+// server (or since New, before any).
+func (m *Monitor) Silence() time.Duration {
+	return time.Since(m.epoch) - time.Duration(m.last.Load())
+}
+
+// Interval is the keepalive interval: a live server is heard from at
+// least this often, and a round trip. Zero means no keepalives.
+func (m *Monitor) Interval() time.Duration { return m.interval }
+
 // WrapConn returns c with every successful Read reported to Seen. Wrap the
 // transport connection under the SSH client, so that all traffic from the
 // server counts, as it does in OpenSSH.

@@ -17,7 +17,8 @@ import (
 // the knowledge of whether it still is.
 type conn struct {
 	client *ssh.Client
-	host   string // for messages: the Destination's HostName
+	host   string             // for messages: the Destination's HostName
+	mon    *keepalive.Monitor // what was last heard from the server
 	// channelKeepalive is how long a command's channel may be silent
 	// before a keepalive@openssh.com channel request is sent on it, for
 	// servers whose idle timer ignores global requests (dropbear's -I):
@@ -50,7 +51,7 @@ func dialConn(ctx context.Context, dialFn DialFunc, d config.Destination, opts d
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{client: client, host: d.HostName, done: make(chan struct{})}
+	c := &conn{client: client, host: d.HostName, mon: mon, done: make(chan struct{})}
 	if d.ServerAliveCountMax != 0 {
 		// ServerAliveCountMax 0 sends no keepalive at all.
 		c.channelKeepalive = d.ServerAliveInterval

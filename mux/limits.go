@@ -25,8 +25,11 @@ type serverLimits struct {
 	NoReuse bool `json:"no_reuse,omitempty"`
 	// OneSession is a server that ends the connection when its first
 	// session ends (tinysshd): every command needs a connection of its own.
-	OneSession bool      `json:"one_session,omitempty"`
-	Learned    time.Time `json:"learned"`
+	OneSession bool `json:"one_session,omitempty"`
+	// NoWarm is a server that refuses session channels opened ahead of
+	// their command (warm.go).
+	NoWarm  bool      `json:"no_warm,omitempty"`
+	Learned time.Time `json:"learned"`
 }
 
 // maxChannels bounds a learned channel limit. A file that says more (or

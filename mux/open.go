@@ -44,23 +44,32 @@ type pendingOpen struct {
 	pc       *pooledConn
 	reserved time.Time
 	start    time.Time
-	done     chan struct{} // closed when s and err are set
+	done     chan struct{} // closed when s, err and rtt are set
 	s        *ssh.Session
 	err      error
+	rtt      time.Duration // how long the open took
+	finished bool          // done is closed; guarded by the pool's mu
 }
 
 // startOpen opens a session channel on pc in a goroutine of its own:
 // x/crypto's NewSession cannot be cancelled except by closing the
 // connection.
 func (p *pool) startOpen(pc *pooledConn, reserved time.Time) *pendingOpen {
-	o := &pendingOpen{pc: pc, reserved: reserved, start: time.Now(), done: make(chan struct{})}
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.startOpenLocked(pc, reserved)
+}
+
+// startOpenLocked is startOpen with p.mu held.
+func (p *pool) startOpenLocked(pc *pooledConn, reserved time.Time) *pendingOpen {
+	o := &pendingOpen{pc: pc, reserved: reserved, start: time.Now(), done: make(chan struct{})}
 	pc.opening++
-	p.mu.Unlock()
 	p.wg.Go(func() {
 		o.s, o.err = pc.client.NewSession()
+		o.rtt = time.Since(o.start)
 		p.mu.Lock()
 		pc.opening--
+		o.finished = true
 		p.mu.Unlock()
 		close(o.done)
 	})
@@ -73,7 +82,7 @@ func (p *pool) opened(o *pendingOpen) (*ssh.Session, *pooledConn, time.Time, err
 	if o.err != nil {
 		return nil, o.pc, o.reserved, newOpenError(o.err)
 	}
-	p.observeRTT(o.pc, time.Since(o.start))
+	p.observeRTT(o.pc, o.rtt)
 	return o.s, o.pc, o.reserved, nil
 }
 
@@ -95,14 +104,15 @@ func (p *pool) abandon(o *pendingOpen) {
 	})
 }
 
-// open opens the session channel for a command on pc, whose slot was
-// reserved at reserved, and returns it with the connection and slot it is
-// on, which is another connection when pc did not answer in time (see
-// above). An error of type *openError is an open that failed on the
-// connection returned; other errors (ctx's, or a *ConnectionLostError when
-// no channel opened in time) leave no slot taken.
-func (p *pool) open(ctx context.Context, pc *pooledConn, reserved time.Time, d config.Destination, opts dial.Options) (*ssh.Session, *pooledConn, time.Time, error) {
-	o := p.startOpen(pc, reserved)
+// await waits for o, the open of a command's session channel (started for
+// it, or a warm one it took), and returns the channel with the connection
+// and slot it is on, which is another connection when o's did not answer
+// in time (see above). An error of type *openError is an open that failed
+// on the connection returned; other errors (ctx's, or a
+// *ConnectionLostError when no channel opened in time) leave no slot
+// taken.
+func (p *pool) await(ctx context.Context, o *pendingOpen, d config.Destination, opts dial.Options) (*ssh.Session, *pooledConn, time.Time, error) {
+	pc := o.pc
 	p.mu.Lock()
 	patience := openPatience(pc)
 	p.mu.Unlock()
@@ -162,12 +172,15 @@ func (p *pool) openElsewhere(ctx context.Context, o *pendingOpen, timeout <-chan
 	altCtx, cancelAlt := context.WithCancel(ctx)
 	alt := make(chan altOpen, 1)
 	p.wg.Go(func() {
-		pc, reserved, err := p.acquire(altCtx, d, opts)
-		if err != nil {
+		pc, reserved, warm, err := p.acquire(altCtx, d, opts, true)
+		switch {
+		case err != nil:
 			alt <- altOpen{err: err}
-			return
+		case warm != nil:
+			alt <- altOpen{o: warm}
+		default:
+			alt <- altOpen{o: p.startOpen(pc, reserved)}
 		}
-		alt <- altOpen{o: p.startOpen(pc, reserved)}
 	})
 	w := &openRace{p: p, mine: o, mineDone: o.done, alt: alt, cancelAlt: cancelAlt}
 	defer w.end()
@@ -247,7 +260,11 @@ func (w *openRace) end() {
 // closing is the only way to end those opens.
 func (p *pool) giveUp(o *pendingOpen) {
 	p.mu.Lock()
-	if o.pc.stalled && o.pc.open == o.pc.opening {
+	warmOpening := 0
+	if w := o.pc.warm; w != nil && !w.finished {
+		warmOpening = 1
+	}
+	if o.pc.stalled && o.pc.open == o.pc.opening-warmOpening {
 		p.log.Info("closing a connection that did not answer", "conn", o.pc.id)
 		o.pc.retired = true
 		p.closeConn(o.pc)

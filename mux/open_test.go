@@ -25,7 +25,9 @@ func blackholedPool(t *testing.T, srv *sshtest.Server, connectTimeout time.Durat
 	d.Port = bh.Port()
 	d.ServerAliveInterval = 0
 	d.ConnectTimeout = connectTimeout
-	p := newTestPoolFor(t, d, sshtestDialer(t, srv), nil, PoolConfig{})
+	// The open path is the point: a warm channel would be taken instead,
+	// on a connection heard from a moment ago (warm.go).
+	p := newTestPoolFor(t, d, sshtestDialer(t, srv), nil, PoolConfig{NoWarmChannels: true})
 	// Before the pool's cleanup: closing the proxy ends the handshakes
 	// still waiting on it.
 	t.Cleanup(func() { bh.Close() })

@@ -38,6 +38,9 @@ type PoolConfig struct {
 	// Backoff is the first wait between those attempts, doubled each time,
 	// with jitter. If zero, 50ms.
 	Backoff time.Duration
+	// NoWarmChannels turns off the channel each connection keeps opened
+	// ahead for the next command (warm.go).
+	NoWarmChannels bool
 }
 
 func (c PoolConfig) withDefaults() PoolConfig {
@@ -104,14 +107,21 @@ type pool struct {
 type pooledConn struct {
 	*conn
 	id       int
-	open     int       // channels open now
-	used     int       // channels opened over its life
-	refusals refusals  // what its opens and refusals showed
-	limit    int       // channels it may carry at once; 0: not known
-	retired  bool      // takes no new channels (the server refused reuse)
-	stalled  bool      // an open went unanswered: no new channels until it answers a probe
-	opening  int       // of the open channels, those whose open is unanswered yet
-	idle     time.Time // when open last dropped to 0
+	open     int      // channels open now
+	used     int      // channels opened over its life
+	refusals refusals // what its opens and refusals showed
+	limit    int      // channels it may carry at once; 0: not known
+	retired  bool     // takes no new channels (the server refused reuse)
+	stalled  bool     // an open went unanswered: no new channels until it answers a probe
+	// warm is a session channel opened ahead for the next command, in a
+	// slot of its own (not counted in open); warmRefused counts refusals
+	// of it in a row with nothing else open; warmAlone, set by a refusal
+	// beside commands, keeps warm channels to an idle connection.
+	warm        *pendingOpen
+	warmRefused int
+	warmAlone   bool
+	opening     int       // of the open channels, those whose open is unanswered yet
+	idle        time.Time // when open last dropped to 0
 
 	sessions sessionLog // what its commands' ends showed (onesession.go)
 }
@@ -128,6 +138,9 @@ type PoolStats struct {
 	Dials       int64     `json:"dials"`
 	DialErrors  int64     `json:"dial_errors"`
 	Refusals    int64     `json:"channel_refusals"`
+	WarmOpen    int       `json:"warm_channels"`             // connections holding a warm channel now
+	Warm        int64     `json:"commands_on_warm_channels"` // commands that ran on one
+	NoWarm      bool      `json:"no_warm,omitempty"`
 	BytesIn     int64     `json:"bytes_in"`
 	BytesOut    int64     `json:"bytes_out"`
 	Since       time.Time `json:"since"`
@@ -171,15 +184,28 @@ func (p *pool) run(ctx context.Context, d config.Destination, cmd Command, opts 
 	p.mu.Lock()
 	p.stats.Commands++
 	p.mu.Unlock()
+	warmOK := true // false once a warm channel was found dead
 	for attempt := 0; ; attempt++ {
-		pc, reserved, err := p.acquire(ctx, d, opts)
+		pc, reserved, warm, err := p.acquire(ctx, d, opts, warmOK)
 		if err != nil {
 			return ExitStatusLost, &notStartedError{err}
 		}
-		s, pc, reserved, err := p.open(ctx, pc, reserved, d, opts)
+		o := warm
+		if o == nil {
+			o = p.startOpen(pc, reserved)
+		} else if cmd.Debugf != nil {
+			cmd.Debugf("running on a warm channel")
+		}
+		s, pc, reserved, err := p.await(ctx, o, d, opts)
 		var status int
 		if err == nil {
 			status, err = p.runOn(ctx, pc, s, cmd)
+			if warm != nil && s == warm.s && staleWarm(err) {
+				// The server had closed the channel: nothing ran.
+				p.release(pc)
+				warmOK = false
+				continue
+			}
 		} else if _, opening := errors.AsType[*openError](err); !opening {
 			return ExitStatusLost, &notStartedError{err}
 		}
@@ -233,7 +259,10 @@ type waiter struct {
 // acquire reserves a channel slot on the least-loaded live connection that
 // can take one, dialling new connections (with d and opts) when all are
 // full. reserved is when the slot was taken, for openFailed.
-func (p *pool) acquire(ctx context.Context, d config.Destination, opts dial.Options) (pc *pooledConn, reserved time.Time, err error) {
+//
+// With warmOK, a connection's warm channel is taken when it has one, and
+// returned as warm: its open is under way or done, in the slot reserved.
+func (p *pool) acquire(ctx context.Context, d config.Destination, opts dial.Options, warmOK bool) (pc *pooledConn, reserved time.Time, warm *pendingOpen, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	gen := p.failGen
@@ -244,16 +273,20 @@ func (p *pool) acquire(ctx context.Context, d config.Destination, opts dial.Opti
 	for {
 		p.dropDead()
 		if err, ok := p.ownFail[me]; ok {
-			return nil, time.Time{}, err
+			return nil, time.Time{}, nil, err
 		}
-		if pc := p.pick(); pc != nil {
+		if pc := p.pick(warmOK); pc != nil {
+			p.lastUsed = time.Now()
+			if warmOK && pc.warmUsable() {
+				o := p.takeWarm(pc)
+				return pc, o.reserved, o, nil
+			}
 			pc.open++
 			pc.used++
-			p.lastUsed = time.Now()
-			return pc, time.Now(), nil
+			return pc, time.Now(), nil, nil
 		}
 		if p.failGen != gen && len(p.conns) == 0 && p.dialing == 0 {
-			return nil, time.Time{}, p.failErr
+			return nil, time.Time{}, nil, p.failErr
 		}
 		p.maybeDial(me)
 		ch := p.changed
@@ -262,29 +295,33 @@ func (p *pool) acquire(ctx context.Context, d config.Destination, opts dial.Opti
 		case <-ch:
 		case <-ctx.Done():
 			p.mu.Lock()
-			return nil, time.Time{}, ctx.Err()
+			return nil, time.Time{}, nil, ctx.Err()
 		}
 		p.mu.Lock()
 	}
 }
 
-// pick returns the live connection with the fewest open channels among
-// those below their limit. p.mu must be held.
-func (p *pool) pick() *pooledConn {
+// pick returns the live connection that can take a channel: one with a
+// warm channel (when warmOK) first, else the one with the fewest open
+// channels among those below their limit (a warm channel holds a slot of
+// its own). p.mu must be held.
+func (p *pool) pick(warmOK bool) *pooledConn {
 	var best *pooledConn
+	bestWarm := false
 	for _, pc := range p.conns {
-		limit := pc.limit
-		if limit == 0 {
-			// Not known yet: no more than a server is likely to take, so
-			// that a burst on a new server spreads over connections
-			// instead of collecting refusals on the first one.
-			limit = p.cfg.GuessChannels
-		}
-		if pc.retired || pc.stalled || pc.refusals.settling || pc.open >= limit {
+		if pc.retired || pc.stalled || pc.refusals.settling {
 			continue
 		}
-		if best == nil || pc.open < best.open {
-			best = pc
+		hasWarm := warmOK && pc.warmUsable()
+		held := 0
+		if pc.warm != nil && !hasWarm {
+			held = 1
+		}
+		if !hasWarm && pc.open+held >= p.connLimit(pc) {
+			continue
+		}
+		if best == nil || (hasWarm && !bestWarm) || (hasWarm == bestWarm && pc.open < best.open) {
+			best, bestWarm = pc, hasWarm
 		}
 	}
 	return best
@@ -369,6 +406,7 @@ func (p *pool) maybeDial(req *waiter) {
 			}
 			p.conns = append(p.conns, pc)
 			p.log.Info("connected", "conn", pc.id, "limit", pc.limit)
+			p.arm(pc)
 		}
 		p.broadcast()
 	}()
@@ -445,6 +483,7 @@ func (p *pool) release(pc *pooledConn) {
 	if pc.retired && pc.open == 0 {
 		p.closeConn(pc)
 	}
+	p.arm(pc)
 	p.lastUsed = time.Now()
 	p.broadcast()
 }
@@ -535,9 +574,12 @@ func (p *pool) snapshot() PoolStats {
 	s.Conns = len(p.conns)
 	for _, pc := range p.conns {
 		s.Open += pc.open
+		if pc.warm != nil {
+			s.WarmOpen++
+		}
 	}
 	l := p.limits.get(p.server)
-	s.Limit, s.NoReuse, s.OneSession = l.Channels, l.NoReuse, l.OneSession
+	s.Limit, s.NoReuse, s.OneSession, s.NoWarm = l.Channels, l.NoReuse, l.OneSession, l.NoWarm
 	return s
 }
 

@@ -101,7 +101,8 @@ func TestPoolLearnsChannelLimit(t *testing.T) {
 	)
 	srv := sshtest.NewServer(t, sshtest.Options{MaxChannelsPerConn: 1})
 	path := filepath.Join(t.TempDir(), "limits.json")
-	p := newTestPool(t, srv, nil, loadLimits(path, nil), PoolConfig{})
+	// Refusals of commands are the point; warm channels have their own tests.
+	p := newTestPool(t, srv, nil, loadLimits(path, nil), PoolConfig{NoWarmChannels: true})
 
 	checkAllSucceeded(t, line, runBurst(testContext(t), p, n, line))
 	if got := len(srv.Execs()); got != n {
@@ -174,7 +175,7 @@ func TestPoolLearnsNoReuse(t *testing.T) {
 	const n = 5
 	srv := sshtest.NewServer(t, sshtest.Options{NoReuseAfterClose: true})
 	limits := loadLimits(filepath.Join(t.TempDir(), "limits.json"), nil)
-	p := newTestPool(t, srv, nil, limits, PoolConfig{})
+	p := newTestPool(t, srv, nil, limits, PoolConfig{NoWarmChannels: true})
 	ctx := testContext(t)
 	for i := range n {
 		if got := runInPool(ctx, p, "echo hi"); got.status != 0 || got.err != nil || got.stdout != "hi\n" {
@@ -449,11 +450,11 @@ func TestPoolLearnsFromRefusalRaces(t *testing.T) {
 			p := newTestPool(t, srv, nil, limits, PoolConfig{})
 			ctx := testContext(t)
 
-			first, firstMark, err := p.acquire(ctx, p.dest, dial.Options{})
+			first, firstMark, _, err := p.acquire(ctx, p.dest, dial.Options{}, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			second, secondMark, err := p.acquire(ctx, p.dest, dial.Options{})
+			second, secondMark, _, err := p.acquire(ctx, p.dest, dial.Options{}, false)
 			if err != nil {
 				t.Fatal(err)
 			}

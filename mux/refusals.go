@@ -205,6 +205,7 @@ func (p *pool) settle(pc *pooledConn, pause time.Duration) {
 		if err != nil {
 			pc.retired = true
 		}
+		p.arm(pc)
 		p.broadcast()
 	}()
 }

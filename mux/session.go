@@ -357,6 +357,10 @@ func copyStdin(dst io.WriteCloser, src io.Reader) *stdinCopy {
 // reader that cannot be interrupted is left to its goroutine, which ends at
 // the reader's next EOF or error, and may still take bytes from it.
 func (in *stdinCopy) stop() bool {
+	if in.src == nil {
+		<-in.done // nothing to read: it ends at once
+		return true
+	}
 	select {
 	case <-in.done:
 		return true

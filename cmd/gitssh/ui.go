@@ -217,22 +217,40 @@ func (u *ui) controlDone(command string, pid int, st *mux.MasterStatus, stdout i
 	}
 }
 
-// writeStatus formats -O status for people.
+// writeStatus formats -O status for people: a line per destination, and
+// under it what was learned about the server, in words.
 func writeStatus(w io.Writer, s *mux.MasterStatus) {
 	if s == nil {
 		return
 	}
 	fmt.Fprintf(w, "master pid %d, version %s, up %s, %d commands running\n", s.PID, s.Version, s.Uptime, s.Running)
-	fmt.Fprintf(w, "%-32s %5s %5s %5s %8s %6s %7s %10s %10s\n", "DESTINATION", "CONNS", "OPEN", "LIMIT", "COMMANDS", "DIALS", "SAVED", "IN", "OUT")
+	fmt.Fprintf(w, "%-32s %5s %5s %5s %8s %6s %7s %6s %10s %10s\n", "DESTINATION", "CONNS", "OPEN", "WARM", "COMMANDS", "DIALS", "SAVED", "AGAIN", "IN", "OUT")
 	for _, p := range s.Pools {
-		limit := "-"
-		if p.NoReuse {
-			limit = "1x"
-		} else if p.Limit > 0 {
-			limit = strconv.Itoa(p.Limit)
-		}
-		fmt.Fprintf(w, "%-32s %5d %5d %5s %8d %6d %7d %10d %10d\n", p.Destination, p.Conns, p.Open, limit, p.Commands, p.Dials, p.Commands-p.Dials, p.BytesIn, p.BytesOut)
+		fmt.Fprintf(w, "%-32s %5d %5d %5d %8d %6d %7d %6d %10d %10d\n", p.Destination, p.Conns, p.Open, p.WarmOpen, p.Commands, p.Dials, p.Commands-p.Dials, p.Redelivered, p.BytesIn, p.BytesOut)
+		fmt.Fprintf(w, "  learned: %s\n", learned(p))
 	}
+}
+
+// learned says what the master knows of a destination's server.
+func learned(p mux.PoolStats) string {
+	var facts []string
+	switch {
+	case p.OneSession:
+		facts = append(facts, "one session per connection, ever")
+	case p.NoReuse:
+		facts = append(facts, "a connection is not reused after its channel closes")
+	case p.Limit > 0:
+		facts = append(facts, fmt.Sprintf("at most %d channels per connection", p.Limit))
+	default:
+		facts = append(facts, "no channel limit seen")
+	}
+	if p.NoWarm {
+		facts = append(facts, "takes no channels opened ahead")
+	}
+	if p.Refusals > 0 {
+		facts = append(facts, fmt.Sprintf("%d channel refusals", p.Refusals))
+	}
+	return strings.Join(facts, "; ")
 }
 
 // setupLine reports what gitssh --setup did with one git setting: "wrote"

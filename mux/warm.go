@@ -1,0 +1,146 @@
+package mux
+
+// Warm channels: each pooled connection keeps one session channel opened
+// ahead, so that the next command's environment and exec go out at once
+// and the channel-open round trip is not on its path (RFC 4254 lets a
+// session wait for its one exec; OpenSSH's sshd holds it as "larval").
+//
+// A warm channel holds a slot of the server's limit (sshd's MaxSessions,
+// gitlab-sshd's 10 per connection), so:
+//   - it is opened only in a slot that is free, and the first command that
+//     wants a slot on its connection takes it, so no command dials or waits
+//     where it would not have without it;
+//   - it is not a command: it is not in the connection's open count, its
+//     refusal teaches no limit, and an idle connection holding only a warm
+//     channel is idle (ControlPersist still ends the master);
+//   - a server that refuses warm channels (or closes them: one session per
+//     connection) is tried again after a settling round trip, and after
+//     warmRefusals refusals in a row it is remembered as one that does not
+//     take channels ahead (serverLimits.NoWarm);
+//   - a warm channel is taken only while its connection has been heard
+//     from within a keepalive interval (and openPatience); otherwise the
+//     command opens a channel of its own, which moves off a dead
+//     connection (open.go). A connection that died within that time still
+//     holds its command until the keepalive verdict, as OpenSSH's
+//     ControlMaster does: an exec that was sent is never sent again;
+//   - a warm channel that turns out to be dead when its command uses it
+//     (the server closed it, or the connection: sshd's
+//     UnusedConnectionTimeout takes a connection that holds only larval
+//     channels for unused) sent nothing that ran, so the command is run
+//     on another channel, silently.
+
+import (
+	"errors"
+	"time"
+)
+
+// warmRefusals is how many refusals of a warm channel in a row make a
+// server one that does not take channels ahead.
+const warmRefusals = 3
+
+// errWarmStale is a warm channel that could not carry its command: the
+// server had closed it. Nothing ran.
+var errWarmStale = errors.New("mux: warm channel closed by the server")
+
+// warming reports whether warm channels are opened for this pool's server.
+// p.mu must be held.
+func (p *pool) warming() bool {
+	l := p.limits.get(p.server)
+	return !p.cfg.NoWarmChannels && !l.NoWarm && !l.NoReuse && !l.OneSession
+}
+
+// arm opens a warm channel on pc if it has none and a slot is free. p.mu
+// must be held.
+func (p *pool) arm(pc *pooledConn) {
+	if pc.warm != nil || pc.retired || pc.stalled || pc.refusals.settling || !pc.alive() || !p.warming() {
+		return
+	}
+	if pc.open+1 > p.connLimit(pc) || (pc.warmAlone && pc.open > 0) {
+		return
+	}
+	o := p.startOpenLocked(pc, time.Now())
+	pc.warm = o
+	p.wg.Go(func() {
+		<-o.done
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if pc.warm != o {
+			return // a command took it
+		}
+		if o.err == nil {
+			pc.warmRefused = 0
+			p.broadcast() // a waiter may take it
+			return
+		}
+		pc.warm = nil
+		if _, refused := errors.AsType[*ChannelRefusedError](newOpenError(o.err).err); !refused {
+			return // the connection is broken: dropDead sees it
+		}
+		if pc.open > 0 {
+			// Refused beside commands: the server's limit, not warm
+			// channels, is the matter (and it is learned from commands
+			// only). Warm channels wait for an idle connection here.
+			pc.warmAlone = true
+			return
+		}
+		pc.warmRefused++
+		p.log.Debug("warm channel refused", "conn", pc.id, "times", pc.warmRefused)
+		if pc.warmRefused >= warmRefusals {
+			p.log.Info("server takes no channels ahead: no warm channels", "conn", pc.id)
+			p.remember(func(l *serverLimits) { l.NoWarm = true })
+			return
+		}
+		// The server may still count a channel that just ended: try
+		// again once a round trip has passed (settle arms it).
+		p.settle(pc, time.Duration(pc.warmRefused*pc.warmRefused)*10*time.Millisecond)
+	})
+}
+
+// takeWarm gives the next command pc's warm channel, in the slot it holds,
+// and arms another if a slot is still free. p.mu must be held.
+func (p *pool) takeWarm(pc *pooledConn) *pendingOpen {
+	o := pc.warm
+	pc.warm = nil
+	pc.open++
+	pc.used++
+	o.reserved = time.Now()
+	p.stats.Warm++
+	p.arm(pc)
+	return o
+}
+
+// warmUsable reports whether pc's warm channel may be taken now: it is
+// opened (or still opening: waiting for it is no worse than opening one),
+// and the server was heard from within a keepalive interval and
+// openPatience, as a live server is. A command's exec on a warm channel of
+// a connection that died silently would go unanswered and, once sent,
+// could not move elsewhere; a command that opens a channel of its own
+// instead moves off a dead connection (open.go). p.mu must be held.
+func (pc *pooledConn) warmUsable() bool {
+	if pc.warm == nil || pc.mon.Silence() > pc.mon.Interval()+openPatience(pc) {
+		return false
+	}
+	select {
+	case <-pc.warm.done:
+		return pc.warm.err == nil
+	default:
+		return true
+	}
+}
+
+// connLimit is how many channels pc may carry at once: what was learned,
+// or the guess. p.mu must be held.
+func (p *pool) connLimit(pc *pooledConn) int {
+	if pc.limit > 0 {
+		return pc.limit
+	}
+	return p.cfg.GuessChannels
+}
+
+// staleWarm reports whether err, from a command run on a warm channel,
+// means the channel was dead before anything ran: the exec (or shell)
+// request was not accepted because the server had closed the channel.
+func staleWarm(err error) bool {
+	_, execRefused := errors.AsType[*ExecRefusedError](err)
+	return execRefused || errors.Is(err, ErrShellRefused)
+}
