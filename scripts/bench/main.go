@@ -18,6 +18,8 @@
 //   - gitssh-setup: the same gitssh as "gitssh --setup" leaves git: no
 //     GIT_SSH_COMMAND, core.sshCommand and ssh.variant=ssh in a global git
 //     config (GIT_CONFIG_GLOBAL), so git runs no "gitssh -G" probe;
+//   - gitssh-relay: gitssh-setup with GITSSH_RELAY=1, stdio relayed over
+//     the control socket as on Windows;
 //   - local: a stand-in ssh that runs the remote command locally with
 //     sh -c: the floor, the same git work with no transport at all.
 //

@@ -68,6 +68,7 @@ Transports (GIT_SSH_COMMAND):
 - **ssh**: plain OpenSSH, ` + "`ssh -F CFG`" + `.
 - **ssh-cm**: OpenSSH multiplexing, ` + "`ssh -F CFG -o ControlMaster=auto -o ControlPath=TMP/cm-%C -o ControlPersist=60`" + `.
 - **gitssh**: ` + "`GIT_SSH_COMMAND=gitssh -F CFG`" + ` only, its master's socket in GITSSH_CONTROL_DIR. git does not recognise the name gitssh, so it runs ` + "`gitssh -G ...`" + ` (its ssh-variant probe) before every command: one more process per git command, included in the times, as users get it without ` + "`ssh.variant`" + `.
+- **gitssh-relay**: gitssh-setup with ` + "`GITSSH_RELAY=1`" + `: the client copies its stdio over the control socket in frames (as every command on Windows does) instead of passing the descriptors.
 - **gitssh-setup**: gitssh as ` + "`gitssh --setup`" + ` leaves git: no GIT_SSH_COMMAND, a global git config (GIT_CONFIG_GLOBAL) written by ` + "`gitssh --setup`" + ` with ` + "`core.sshCommand = gitssh -F CFG`" + ` and ` + "`ssh.variant = ssh`" + `, so no probe.
 - **local**: the floor: a stand-in ssh that ignores its options and runs the remote command locally with ` + "`sh -c`" + `; the same git work with no transport. *overhead* is a transport's time minus local's, per command.
 
@@ -320,7 +321,7 @@ func cpuPerCmd(s sample) float64 { return val("client_cpu_ms")(s) + masterCPUPer
 // gitsshNotes describes what the gitssh master reported.
 func gitsshNotes(res results) []string {
 	var out []string
-	for _, name := range []string{tGitssh, tGitsshSetup} {
+	for _, name := range []string{tGitssh, tGitsshSetup, tGitsshRelay} {
 		if n := gitsshNote(name, res[name]); n != "" {
 			out = append(out, n)
 		}
@@ -360,7 +361,7 @@ func latencyTable(b *bench, sc *scenario, res results) table {
 		switch name {
 		case tLocal:
 			floor = "0"
-		case tSSHCM, tGitssh, tGitsshSetup:
+		case tSSHCM, tGitssh, tGitsshSetup, tGitsshRelay:
 			floor = "3"
 		}
 		if name != tLocal {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -162,7 +163,7 @@ func scenarios() []*scenario {
 			run: func(ctx context.Context, b *bench, t *transport, r *runEnv) sample {
 				argv := append(append([]string(nil), t.argv...), aliasMS10, "sleep "+b.sz.rssSleep)
 				return b.parallel(ctx, r, b.sz.rssChannels, b.sz.rssChannels, func(int) cmdSpec {
-					return cmdSpec{argv: argv, stdout: b.devNull, stderr: r.stderr, pollRSS: true}
+					return cmdSpec{argv: argv, env: append(slices.Clone(b.baseEnv), t.env...), stdout: b.devNull, stderr: r.stderr, pollRSS: true}
 				})
 			},
 			table: rssTable,

@@ -14,6 +14,7 @@ var transportColor = map[string]string{
 	tSSHCM:       "#ff7f0e",
 	tGitssh:      "#2ca02c",
 	tGitsshSetup: "#1f77b4",
+	tGitsshRelay: "#9467bd",
 	tLocal:       "#8c8c8c",
 }
 

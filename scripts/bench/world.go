@@ -66,6 +66,8 @@ type transport struct {
 	// gitConfig, if set, is the global git config that names the ssh
 	// command (GIT_CONFIG_GLOBAL) instead of GIT_SSH_COMMAND.
 	gitConfig string
+	// env is added to the environment of its commands.
+	env []string
 }
 
 // sshCommand is the transport's GIT_SSH_COMMAND.
@@ -93,13 +95,19 @@ const (
 	// core.sshCommand and ssh.variant ssh in the global git config, so no
 	// "gitssh -G" probe before each command.
 	tGitsshSetup = "gitssh-setup"
+	// tGitsshRelay is gitssh-setup with GITSSH_RELAY=1: the client relays
+	// its stdio over the control socket, as on Windows, instead of passing
+	// the descriptors.
+	tGitsshRelay = "gitssh-relay"
 	tLocal       = "local"
 )
 
-var allTransports = []string{tSSH, tSSHCM, tGitssh, tGitsshSetup, tLocal}
+var allTransports = []string{tSSH, tSSHCM, tGitssh, tGitsshSetup, tGitsshRelay, tLocal}
 
 // isGitssh reports whether the transport runs gitssh (and its master).
-func isGitssh(name string) bool { return name == tGitssh || name == tGitsshSetup }
+func isGitssh(name string) bool {
+	return name == tGitssh || name == tGitsshSetup || name == tGitsshRelay
+}
 
 func (b *bench) transport(name string) *transport {
 	for _, t := range b.transports {
@@ -213,6 +221,7 @@ func (b *bench) setup(ctx context.Context, scs []*scenario) error {
 		{name: tSSHCM, argv: []string{"ssh", "-F", b.cfg, "-o", "ControlMaster=auto", "-o", "ControlPath=" + b.cmPath(), "-o", "ControlPersist=60"}},
 		{name: tGitssh, argv: []string{b.gitssh, "-F", b.cfg}},
 		{name: tGitsshSetup, argv: []string{b.gitssh, "-F", b.cfg}, gitConfig: filepath.Join(b.tmp, "gitssh-setup.gitconfig")},
+		{name: tGitsshRelay, argv: []string{b.gitssh, "-F", b.cfg}, gitConfig: filepath.Join(b.tmp, "gitssh-setup.gitconfig"), env: []string{"GITSSH_RELAY=1"}},
 		{name: tLocal, argv: []string{local}},
 	}
 	if err := b.writeSetupConfig(ctx, b.transport(tGitsshSetup)); err != nil {
@@ -259,10 +268,11 @@ func benchEnv(tmp string) []string {
 
 // env returns the environment for git through t.
 func (b *bench) env(t *transport) []string {
+	env := append(slices.Clone(b.baseEnv), t.env...)
 	if t.gitConfig != "" {
-		return append(slices.Clone(b.baseEnv), "GIT_CONFIG_GLOBAL="+t.gitConfig)
+		return append(env, "GIT_CONFIG_GLOBAL="+t.gitConfig)
 	}
-	return append(slices.Clone(b.baseEnv), "GIT_SSH_COMMAND="+t.sshCommand())
+	return append(env, "GIT_SSH_COMMAND="+t.sshCommand())
 }
 
 // writeSetupConfig makes t's global git config with "gitssh --setup"
