@@ -240,210 +240,297 @@ var logLevels = map[string]string{
 // form options stores: flags and choices normalized, times in seconds.
 // getenv is used to check ${VAR} where OpenSSH checks it at read time.
 func (kw *keyword) parseValue(l line, getenv func(string) string) ([]string, error) {
-	lkw := strings.ToLower(l.keyword)
-	args := l.args
-	bad := func(format string, a ...any) error { return &lineError{msg: fmt.Sprintf(format, a...)} }
-	one := func() (string, error) {
-		if len(args) == 0 || args[0] == "" {
-			return "", bad("Missing argument.")
-		}
-		if len(args) > 1 {
-			return "", bad("keyword %s extra arguments at end of line", lkw)
-		}
-		return args[0], nil
-	}
-	choose := func(choices map[string]string) ([]string, error) {
-		if len(args) == 0 || args[0] == "" {
-			return nil, bad("missing argument.")
-		}
-		v, ok := choices[strings.ToLower(args[0])]
-		if !ok {
-			return nil, bad("unsupported option %q.", args[0])
-		}
-		if len(args) > 1 {
-			return nil, bad("keyword %s extra arguments at end of line", lkw)
-		}
-		return []string{v}, nil
-	}
-
+	a := valueArgs{lkw: strings.ToLower(l.keyword), args: l.args, rest: strings.TrimLeft(l.rest, whitespace+"=")}
 	switch kw.kind {
-	case kindString:
-		v, err := one()
-		if err != nil {
-			return nil, err
-		}
-		return []string{v}, nil
+	case kindString, kindAppend:
+		return a.word()
 	case kindFlag:
-		return choose(flagChoices)
+		return a.choose(flagChoices)
 	case kindChoice:
-		return choose(kw.choices)
+		return a.choose(kw.choices)
 	case kindInt:
-		var arg string
-		if len(args) > 0 {
-			arg = args[0]
-		}
-		n, errWords := parseInt(arg)
-		if errWords != "" {
-			return nil, bad("integer value %s.", errWords)
-		}
-		if len(args) > 1 {
-			return nil, bad("keyword %s extra arguments at end of line", lkw)
-		}
-		return []string{itoa(n)}, nil
+		return a.integer()
 	case kindTime:
-		if len(args) == 0 || args[0] == "" {
-			return nil, bad("missing time value.")
-		}
-		if len(args) > 1 {
-			return nil, bad("keyword %s extra arguments at end of line", lkw)
-		}
-		if args[0] == "none" {
-			return []string{"none"}, nil
-		}
-		d, err := parseTime(args[0])
-		if err != nil {
-			return nil, bad("invalid time value.")
-		}
-		return []string{formatSeconds(d)}, nil
+		return a.seconds()
 	case kindPort:
-		v, err := one()
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := parsePort(v); !ok {
-			return nil, bad("Bad port '%s'.", v)
-		}
-		return []string{v}, nil
-	case kindAgent, kindForwardAgent:
-		v, err := one()
-		if err != nil {
-			return nil, err
-		}
-		if kw.kind == kindForwardAgent {
-			if f, ok := flagChoices[strings.ToLower(v)]; ok {
-				return []string{f}, nil
-			}
-		}
-		if checkDollar(v, getenv) != nil {
-			return nil, bad("Invalid environment expansion %s.", v)
-		}
-		if len(v) > 1 && v[0] == '$' && v[1] != '{' && !validEnvName(v[1:]) {
-			return nil, bad("Invalid environment name %s.", v)
-		}
-		return []string{v}, nil
+		return a.port()
+	case kindAgent:
+		return a.agentPath(getenv)
+	case kindForwardAgent:
+		return a.forwardAgent(getenv)
 	case kindFiles:
-		for i, a := range args {
-			if a == "" {
-				return nil, bad("keyword %s empty argument", lkw)
-			}
-			if strings.EqualFold(a, "none") && (i > 0 || len(args) > 1) {
-				return nil, bad("keyword %s \"none\" argument must appear alone.", lkw)
-			}
-		}
-		return args, nil
+		return a.files()
 	case kindWords, kindDeprecated, kindUnsupported, kindIgnored:
-		return args, nil
+		return a.args, nil
 	case kindCommand:
-		return []string{strings.TrimLeft(l.rest, whitespace+"=")}, nil
-	case kindAppend:
-		v, err := one()
-		if err != nil {
-			return nil, err
-		}
-		return []string{v}, nil
+		return []string{a.rest}, nil
 	case kindForward:
-		if len(args) == 0 || args[0] == "" {
-			return nil, bad("Missing argument.")
-		}
-		if kw.id == "localforward" && (len(args) < 2 || args[1] == "") {
-			return nil, bad("Missing target argument.")
-		}
-		if len(args) > 2 || kw.id == "dynamicforward" && len(args) > 1 {
-			return nil, bad("keyword %s extra arguments at end of line", lkw)
-		}
-		return []string{strings.Join(args, " ")}, nil
+		return a.forward(kw.id)
 	case kindSendEnv:
-		if len(args) == 0 {
-			return nil, bad("no %s specified", lkw)
-		}
-		for _, a := range args {
-			if a == "" || strings.Contains(a, "=") {
-				return nil, bad("Invalid environment name.")
-			}
-		}
-		return args, nil
+		return a.sendEnv()
 	case kindSetEnv:
-		var vals []string
-		for _, a := range args {
-			name, _, ok := strings.Cut(a, "=")
-			if !ok {
-				return nil, bad("Invalid SetEnv.")
-			}
-			if lookupEnv(vals, name) < 0 {
-				vals = append(vals, a)
-			}
-		}
-		if len(vals) == 0 {
-			return nil, bad("no %s specified", lkw)
-		}
-		return vals, nil
+		return a.setEnv()
 	case kindProxyJump:
-		spec := strings.TrimLeft(l.rest, whitespace+"=")
-		if strings.EqualFold(spec, "none") {
-			return []string{"none"}, nil
-		}
-		spec, _, _ = strings.Cut(spec, "#")
-		spec = strings.TrimRight(spec, whitespace)
-		if _, err := parseJumpSpec(spec); err != nil {
-			return nil, bad("Invalid ProxyJump \"%s\"", spec)
-		}
-		return []string{spec}, nil
+		return a.proxyJump()
 	case kindControlPersist:
-		if len(args) == 0 || args[0] == "" {
-			return nil, bad("Missing ControlPersist argument.")
-		}
-		if len(args) > 1 {
-			return nil, bad("keyword %s extra arguments at end of line", lkw)
-		}
-		switch args[0] {
-		case "no", "false":
-			return []string{"no"}, nil
-		case "yes", "true":
-			return []string{"yes"}, nil
-		}
-		d, err := parseTime(args[0])
-		if err != nil {
-			return nil, bad("Bad ControlPersist argument.")
-		}
-		if d == 0 {
-			// OpenSSH: a zero time persists forever, like "yes".
-			return []string{"yes"}, nil
-		}
-		return []string{formatSeconds(d)}, nil
+		return a.controlPersist()
 	case kindLogLevel:
-		var arg string
-		if len(args) > 0 {
-			arg = args[0]
-		}
-		lvl, ok := logLevels[strings.ToLower(arg)]
-		if !ok {
-			if arg == "" {
-				arg = "<NONE>"
-			}
-			return nil, bad("unsupported log level '%s'", arg)
-		}
-		if len(args) > 1 {
-			return nil, bad("keyword %s extra arguments at end of line", lkw)
-		}
-		return []string{lvl}, nil
+		return a.logLevel()
 	case kindRefuse:
 		// OpenSSH refuses before it looks for extra arguments.
-		if len(args) == 0 || args[0] == "" {
-			return nil, bad("Missing argument.")
+		if a.missing() {
+			return nil, a.bad("Missing argument.")
 		}
-		return args[:1], nil
+		return a.args[:1], nil
 	}
-	return args, nil
+	return a.args, nil
+}
+
+// valueArgs are the arguments of one line, with the checks OpenSSH makes
+// of them in its own words. Each parser of a kind of value is a method.
+type valueArgs struct {
+	lkw  string   // the keyword as written, lowercased, for messages
+	args []string // the line's words
+	rest string   // the unsplit rest of the line, leading separator removed
+}
+
+func (a valueArgs) bad(format string, v ...any) error {
+	return &lineError{msg: fmt.Sprintf(format, v...)}
+}
+
+// missing reports a line without a first argument.
+func (a valueArgs) missing() bool { return len(a.args) == 0 || a.args[0] == "" }
+
+// first is the first argument, or "".
+func (a valueArgs) first() string {
+	if len(a.args) == 0 {
+		return ""
+	}
+	return a.args[0]
+}
+
+// noExtra fails on arguments after the first.
+func (a valueArgs) noExtra() error {
+	if len(a.args) > 1 {
+		return a.bad("keyword %s extra arguments at end of line", a.lkw)
+	}
+	return nil
+}
+
+// single returns the one argument of a line, failing with missingMsg when
+// there is none.
+func (a valueArgs) single(missingMsg string) (string, error) {
+	if a.missing() {
+		return "", &lineError{msg: missingMsg}
+	}
+	if err := a.noExtra(); err != nil {
+		return "", err
+	}
+	return a.args[0], nil
+}
+
+// word is a value of one word.
+func (a valueArgs) word() ([]string, error) {
+	v, err := a.single("Missing argument.")
+	if err != nil {
+		return nil, err
+	}
+	return []string{v}, nil
+}
+
+// choose is one word out of choices, stored as choices maps it.
+func (a valueArgs) choose(choices map[string]string) ([]string, error) {
+	if a.missing() {
+		return nil, a.bad("missing argument.")
+	}
+	v, ok := choices[strings.ToLower(a.args[0])]
+	if !ok {
+		return nil, a.bad("unsupported option %q.", a.args[0])
+	}
+	if err := a.noExtra(); err != nil {
+		return nil, err
+	}
+	return []string{v}, nil
+}
+
+// integer is a non-negative integer.
+func (a valueArgs) integer() ([]string, error) {
+	n, errWords := parseInt(a.first())
+	if errWords != "" {
+		return nil, a.bad("integer value %s.", errWords)
+	}
+	if err := a.noExtra(); err != nil {
+		return nil, err
+	}
+	return []string{itoa(n)}, nil
+}
+
+// time is "none" or an OpenSSH time, stored in seconds.
+func (a valueArgs) seconds() ([]string, error) {
+	v, err := a.single("missing time value.")
+	if err != nil {
+		return nil, err
+	}
+	if v == "none" {
+		return []string{"none"}, nil
+	}
+	d, err := parseTime(v)
+	if err != nil {
+		return nil, a.bad("invalid time value.")
+	}
+	return []string{formatSeconds(d)}, nil
+}
+
+// port is a port number, 1 to 65535.
+func (a valueArgs) port() ([]string, error) {
+	v, err := a.single("Missing argument.")
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := parsePort(v); !ok {
+		return nil, a.bad("Bad port '%s'.", v)
+	}
+	return []string{v}, nil
+}
+
+// forwardAgent is a flag or, like IdentityAgent, an agent path.
+func (a valueArgs) forwardAgent(getenv func(string) string) ([]string, error) {
+	v, err := a.single("Missing argument.")
+	if err != nil {
+		return nil, err
+	}
+	if f, ok := flagChoices[strings.ToLower(v)]; ok {
+		return []string{f}, nil
+	}
+	return a.agentPath(getenv)
+}
+
+// agentPath is an agent socket path whose environment references are
+// checked when the line is read, as OpenSSH does.
+func (a valueArgs) agentPath(getenv func(string) string) ([]string, error) {
+	v, err := a.single("Missing argument.")
+	if err != nil {
+		return nil, err
+	}
+	if checkDollar(v, getenv) != nil {
+		return nil, a.bad("Invalid environment expansion %s.", v)
+	}
+	if len(v) > 1 && v[0] == '$' && v[1] != '{' && !validEnvName(v[1:]) {
+		return nil, a.bad("Invalid environment name %s.", v)
+	}
+	return []string{v}, nil
+}
+
+// files is a list of files, or "none" alone.
+func (a valueArgs) files() ([]string, error) {
+	for i, v := range a.args {
+		if v == "" {
+			return nil, a.bad("keyword %s empty argument", a.lkw)
+		}
+		if strings.EqualFold(v, "none") && (i > 0 || len(a.args) > 1) {
+			return nil, a.bad("keyword %s \"none\" argument must appear alone.", a.lkw)
+		}
+	}
+	return a.args, nil
+}
+
+// forward is a LocalForward (listen and target), RemoteForward (one or
+// two) or DynamicForward (listen only) specification, stored as one value.
+func (a valueArgs) forward(id string) ([]string, error) {
+	if a.missing() {
+		return nil, a.bad("Missing argument.")
+	}
+	if id == "localforward" && (len(a.args) < 2 || a.args[1] == "") {
+		return nil, a.bad("Missing target argument.")
+	}
+	if len(a.args) > 2 || id == "dynamicforward" && len(a.args) > 1 {
+		return nil, a.bad("keyword %s extra arguments at end of line", a.lkw)
+	}
+	return []string{strings.Join(a.args, " ")}, nil
+}
+
+// sendEnv is a list of variable name patterns.
+func (a valueArgs) sendEnv() ([]string, error) {
+	if len(a.args) == 0 {
+		return nil, a.bad("no %s specified", a.lkw)
+	}
+	for _, v := range a.args {
+		if v == "" || strings.Contains(v, "=") {
+			return nil, a.bad("Invalid environment name.")
+		}
+	}
+	return a.args, nil
+}
+
+// setEnv is a list of NAME=value pairs; the first of each name counts.
+func (a valueArgs) setEnv() ([]string, error) {
+	var vals []string
+	for _, v := range a.args {
+		name, _, ok := strings.Cut(v, "=")
+		if !ok {
+			return nil, a.bad("Invalid SetEnv.")
+		}
+		if lookupEnv(vals, name) < 0 {
+			vals = append(vals, v)
+		}
+	}
+	if len(vals) == 0 {
+		return nil, a.bad("no %s specified", a.lkw)
+	}
+	return vals, nil
+}
+
+// proxyJump is "none" or a list of hops, read from the unsplit line.
+func (a valueArgs) proxyJump() ([]string, error) {
+	spec := a.rest
+	if strings.EqualFold(spec, "none") {
+		return []string{"none"}, nil
+	}
+	spec, _, _ = strings.Cut(spec, "#")
+	spec = strings.TrimRight(spec, whitespace)
+	if _, err := parseJumpSpec(spec); err != nil {
+		return nil, a.bad("Invalid ProxyJump \"%s\"", spec)
+	}
+	return []string{spec}, nil
+}
+
+// controlPersist is yes, no or a time; a zero time means yes.
+func (a valueArgs) controlPersist() ([]string, error) {
+	v, err := a.single("Missing ControlPersist argument.")
+	if err != nil {
+		return nil, err
+	}
+	switch v {
+	case "no", "false":
+		return []string{"no"}, nil
+	case "yes", "true":
+		return []string{"yes"}, nil
+	}
+	d, err := parseTime(v)
+	if err != nil {
+		return nil, a.bad("Bad ControlPersist argument.")
+	}
+	if d == 0 {
+		// OpenSSH: a zero time persists forever, like "yes".
+		return []string{"yes"}, nil
+	}
+	return []string{formatSeconds(d)}, nil
+}
+
+// logLevel is one of OpenSSH's level names, stored as Destination names it.
+func (a valueArgs) logLevel() ([]string, error) {
+	arg := a.first()
+	lvl, ok := logLevels[strings.ToLower(arg)]
+	if !ok {
+		if arg == "" {
+			arg = "<NONE>"
+		}
+		return nil, a.bad("unsupported log level '%s'", arg)
+	}
+	if err := a.noExtra(); err != nil {
+		return nil, err
+	}
+	return []string{lvl}, nil
 }
 
 // defaultValue is the stored form of an unused keyword's default, or ""
