@@ -40,6 +40,32 @@ type builder struct {
 // build returns the Destination and the expanded ProxyJump list ("" if
 // none), whose hops the caller resolves.
 func (b *builder) build() (Destination, string, error) {
+	jumpSpec, err := b.buildIdentity()
+	if err != nil {
+		return Destination{}, "", err
+	}
+	if err := b.buildIdentities(); err != nil {
+		return Destination{}, "", err
+	}
+	if jumpSpec, err = b.buildRoute(jumpSpec); err != nil {
+		return Destination{}, "", err
+	}
+	if err := b.buildHostKeys(); err != nil {
+		return Destination{}, "", err
+	}
+	b.buildConnection()
+	b.buildAuthentication()
+	if err := b.buildSessions(); err != nil {
+		return Destination{}, "", err
+	}
+	b.reportUnused()
+	return b.d, jumpSpec, nil
+}
+
+// buildIdentity decides who and where: alias, host name, port and user,
+// and the token values the other options expand with. It returns the
+// ProxyJump list as written ("" for none).
+func (b *builder) buildIdentity() (string, error) {
 	o := b.opts
 	d := &b.d
 	d.Alias = b.alias
@@ -78,17 +104,23 @@ func (b *builder) build() (Destination, string, error) {
 		v, _ := o.get("user")
 		u, err := b.expand(v, user, tokensNoUser, true, false)
 		if err != nil {
-			return Destination{}, "", err
+			return "", err
 		}
 		if u != user && !validRemoteUser(u) {
-			return Destination{}, "", &Error{Msg: "remote username contains invalid characters"}
+			return "", &Error{Msg: "remote username contains invalid characters"}
 		}
 		user = u
 	}
 	d.User = user
 	b.x.tokens.user = user
+	return jumpSpec, nil
+}
 
-	// Identities.
+// buildIdentities decides the keys: identity and certificate files and
+// the agent.
+func (b *builder) buildIdentities() error {
+	o := b.opts
+	d := &b.d
 	ids := o.multi["identityfile"]
 	var rawIDs []string
 	if len(ids) == 0 {
@@ -104,7 +136,7 @@ func (b *builder) build() (Destination, string, error) {
 		}
 		p, err := b.expand(v, v.args[0], tokensDefault, true, true)
 		if err != nil {
-			return Destination{}, "", err
+			return err
 		}
 		d.IdentityFiles = append(d.IdentityFiles, b.abs(p))
 	}
@@ -113,7 +145,7 @@ func (b *builder) build() (Destination, string, error) {
 		b.setting("certificatefile", v.args[0])
 		p, err := b.expand(v, v.args[0], tokensDefault, true, true)
 		if err != nil {
-			return Destination{}, "", err
+			return err
 		}
 		d.CertificateFiles = append(d.CertificateFiles, b.abs(p))
 	}
@@ -121,7 +153,7 @@ func (b *builder) build() (Destination, string, error) {
 	if v, ok := o.get("identityagent"); ok {
 		agent, err := b.expand(v, v.args[0], tokensDefault, true, true)
 		if err != nil {
-			return Destination{}, "", err
+			return err
 		}
 		b.setting("identityagent", agent)
 		switch {
@@ -142,13 +174,19 @@ func (b *builder) build() (Destination, string, error) {
 			d.IdentityAgent = b.abs(d.IdentityAgent)
 		}
 	}
+	return nil
+}
 
-	// How to get there.
+// buildRoute decides how to get there: ProxyCommand, and ProxyJump
+// expanded from jumpSpec.
+func (b *builder) buildRoute(jumpSpec string) (string, error) {
+	o := b.opts
+	d := &b.d
 	if v, ok := o.get("proxycommand"); ok && !strings.EqualFold(v.args[0], "none") {
 		b.setting("proxycommand", v.args[0])
 		cmd, err := b.expand(v, v.args[0], tokensProxy, false, false)
 		if err != nil {
-			return Destination{}, "", err
+			return "", err
 		}
 		d.ProxyCommand = cmd
 	}
@@ -157,16 +195,21 @@ func (b *builder) build() (Destination, string, error) {
 		b.setting("proxyjump", jumpSpec)
 		spec, err := b.expand(v, jumpSpec, tokensProxy, false, false)
 		if err != nil {
-			return Destination{}, "", err
+			return "", err
 		}
 		jumpSpec = spec
 	}
+	return jumpSpec, nil
+}
 
-	// Host keys.
+// buildHostKeys decides how the server's key is checked.
+func (b *builder) buildHostKeys() error {
+	o := b.opts
+	d := &b.d
 	var err error
 	d.UserKnownHostsFiles, err = b.files("userknownhostsfile", []string{"~/.ssh/known_hosts", "~/.ssh/known_hosts2"}, true)
 	if err != nil {
-		return Destination{}, "", err
+		return err
 	}
 	if len(d.UserKnownHostsFiles) > 0 {
 		b.setting("userknownhostsfile", d.UserKnownHostsFiles...) // ssh -G shows them expanded, not made absolute
@@ -177,24 +220,33 @@ func (b *builder) build() (Destination, string, error) {
 	}
 	d.GlobalKnownHostsFiles, err = b.files("globalknownhostsfile", []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}, false)
 	if err != nil {
-		return Destination{}, "", err
+		return err
 	}
 	d.GlobalKnownHostsFiles = b.absAll(d.GlobalKnownHostsFiles)
 	d.StrictHostKeyChecking = cmp.Or(o.first("stricthostkeychecking"), "ask")
-	d.HostKeyAlias = keyAlias
+	d.HostKeyAlias = strings.ToLower(o.first("hostkeyalias"))
 	if algs := o.first("hostkeyalgorithms"); algs != "" {
 		d.HostKeyAlgorithms = strings.Split(algs, ",")
 	}
 	d.HashKnownHosts = b.flag("hashknownhosts", false)
+	return nil
+}
 
-	// The connection.
+// buildConnection decides the TCP connection and its keepalives.
+func (b *builder) buildConnection() {
+	o := b.opts
+	d := &b.d
 	d.ConnectTimeout = b.seconds("connecttimeout", 0)
 	d.AddressFamily = cmp.Or(o.first("addressfamily"), "any")
 	d.ServerAliveInterval = b.seconds("serveraliveinterval", DefaultServerAliveInterval)
 	d.ServerAliveCountMax = b.int("serveralivecountmax", DefaultServerAliveCountMax)
 	d.TCPKeepAlive = b.flag("tcpkeepalive", true)
+}
 
-	// Authentication.
+// buildAuthentication decides which ways of authenticating are tried.
+func (b *builder) buildAuthentication() {
+	o := b.opts
+	d := &b.d
 	d.BatchMode = b.flag("batchmode", false)
 	d.PasswordAuthentication = b.flag("passwordauthentication", true)
 	d.KbdInteractiveAuthentication = b.flag("kbdinteractiveauthentication", true)
@@ -203,15 +255,20 @@ func (b *builder) build() (Destination, string, error) {
 	}
 	d.PubkeyAuthentication = cmp.Or(o.first("pubkeyauthentication"), "yes") != "no"
 	d.NumberOfPasswordPrompts = b.int("numberofpasswordprompts", 3)
+}
 
-	// Sessions.
+// buildSessions decides what each session carries and how the master
+// behaves: environment, ControlMaster, ControlPersist, log level, tty.
+func (b *builder) buildSessions() error {
+	o := b.opts
+	d := &b.d
 	d.SendEnv = o.list("sendenv")
 	if v, ok := o.get("setenv"); ok {
 		for _, pair := range v.args {
 			name, value, _ := strings.Cut(pair, "=")
 			value, err := b.expand(v, value, tokensDefault, true, false)
 			if err != nil {
-				return Destination{}, "", err
+				return err
 			}
 			d.SetEnv = append(d.SetEnv, name+"="+value)
 		}
@@ -231,9 +288,7 @@ func (b *builder) build() (Destination, string, error) {
 	}
 	d.LogLevel = cmp.Or(o.first("loglevel"), "INFO")
 	d.RequestTTY = cmp.Or(o.first("requesttty"), "auto")
-
-	b.reportUnused()
-	return *d, jumpSpec, nil
+	return nil
 }
 
 // expand expands one value set at v.src: "~" first if tilde, then the
