@@ -178,14 +178,7 @@ func (e *evaluator) processLine(text string, src source, flags fileFlags, active
 	// Pattern matching costs at most the line's length times the length of
 	// what it is matched against: the host for Host, the longest of the
 	// names Match looks at.
-	subject := -1
-	switch lower {
-	case "host":
-		subject = len(e.host)
-	case "match":
-		subject = max(len(e.host), len(e.alias), len(e.opts.first("user")), len(e.env.LocalUser), len(e.opts.first("tag")), len(e.opts.first("hostname")))
-	}
-	if err := e.budget.charge(len(text) * (subject + 1)); err != nil {
+	if err := e.budget.charge(len(text) * (e.patternSubject(lower) + 1)); err != nil {
 		return err
 	}
 	if err != nil {
@@ -220,37 +213,9 @@ func (e *evaluator) processLine(text string, src source, flags fileFlags, active
 
 	switch kw.kind {
 	case kindHost:
-		if cmdline {
-			return &lineError{msg: "Host directive not supported as a command-line option"}
-		}
-		if flags.neverMatch {
-			*active = false
-			return nil
-		}
-		m, err := hostBlockMatches(e.host, l.args)
-		*active = m
-		if err != nil {
-			return &lineError{msg: err.Error()}
-		}
-		return nil
+		return e.hostLine(l, flags, active, cmdline)
 	case kindMatch:
-		if cmdline {
-			return &lineError{msg: "Match directive not supported as a command-line option"}
-		}
-		out, err := evalMatch(l.args, e.matchContext())
-		if err != nil {
-			*active = false
-			if flags.neverMatch {
-				return nil
-			}
-			return &lineError{msg: "Bad Match condition: " + err.Error()}
-		}
-		e.wantFinal = e.wantFinal || out.wantFinal
-		*active = out.matched && !flags.neverMatch
-		if len(out.unevaluated) > 0 && !flags.neverMatch {
-			return &lineError{msg: fmt.Sprintf("Match %s not evaluated by gitssh: block skipped", strings.Join(out.unevaluated, " "))}
-		}
-		return nil
+		return e.matchLine(l, flags, active, cmdline)
 	case kindInclude:
 		if cmdline {
 			return &lineError{msg: "Include directive not supported as a command-line option"}
@@ -283,6 +248,58 @@ func (e *evaluator) processLine(text string, src source, flags fileFlags, active
 		}
 	}
 	e.opts.apply(kw, vals, src)
+	return nil
+}
+
+// patternSubject is the length of the longest name the patterns of a Host
+// or Match line are matched against, or -1 for other lines: matching costs
+// at most the line's length times it.
+func (e *evaluator) patternSubject(lower string) int {
+	switch lower {
+	case "host":
+		return len(e.host)
+	case "match":
+		return max(len(e.host), len(e.alias), len(e.opts.first("user")), len(e.env.LocalUser), len(e.opts.first("tag")), len(e.opts.first("hostname")))
+	}
+	return -1
+}
+
+// hostLine evaluates a Host line: whether the block it opens applies.
+func (e *evaluator) hostLine(l line, flags fileFlags, active *bool, cmdline bool) error {
+	if cmdline {
+		return &lineError{msg: "Host directive not supported as a command-line option"}
+	}
+	if flags.neverMatch {
+		*active = false
+		return nil
+	}
+	m, err := hostBlockMatches(e.host, l.args)
+	*active = m
+	if err != nil {
+		return &lineError{msg: err.Error()}
+	}
+	return nil
+}
+
+// matchLine evaluates a Match line: whether the block it opens applies,
+// and whether it asks for a final pass.
+func (e *evaluator) matchLine(l line, flags fileFlags, active *bool, cmdline bool) error {
+	if cmdline {
+		return &lineError{msg: "Match directive not supported as a command-line option"}
+	}
+	out, err := evalMatch(l.args, e.matchContext())
+	if err != nil {
+		*active = false
+		if flags.neverMatch {
+			return nil
+		}
+		return &lineError{msg: "Bad Match condition: " + err.Error()}
+	}
+	e.wantFinal = e.wantFinal || out.wantFinal
+	*active = out.matched && !flags.neverMatch
+	if len(out.unevaluated) > 0 && !flags.neverMatch {
+		return &lineError{msg: fmt.Sprintf("Match %s not evaluated by gitssh: block skipped", strings.Join(out.unevaluated, " "))}
+	}
 	return nil
 }
 
