@@ -50,36 +50,9 @@ func (r resolver) resolve(req Request, env Env, hc hopContext) (Destination, err
 	}
 	opts := newOptions()
 	notes := &notes{}
-	userOnCmdline := false
-
-	// Flags. ssh applies them while it reads argv, before any
-	// configuration, so they win over -o and the files.
-	if req.User != "" {
-		opts.apply(mustKeyword("user"), []string{req.User}, commandLine)
-		userOnCmdline = true
-	}
-	if req.Port != "" {
-		if _, ok := parsePort(req.Port); !ok {
-			return Destination{}, &Error{Msg: fmt.Sprintf("Bad port '%s'", req.Port)}
-		}
-		opts.apply(mustKeyword("port"), []string{req.Port}, commandLine)
-	}
-	switch req.AddressFamily {
-	case "":
-	case "inet", "inet6":
-		opts.apply(mustKeyword("addressfamily"), []string{req.AddressFamily}, commandLine)
-	default:
-		return Destination{}, &Error{Msg: fmt.Sprintf("bad address family %q", req.AddressFamily)}
-	}
-	for _, id := range req.Identities {
-		p, _ := expandTilde(id, env.Home, env.LocalUser)
-		opts.apply(mustKeyword("identityfile"), []string{p}, commandLine)
-	}
-	if lvl := flagLogLevel(req); lvl != "" {
-		opts.apply(mustKeyword("loglevel"), []string{lvl}, commandLine)
-	}
-	if hc.through != "" {
-		opts.apply(mustKeyword("proxyjump"), []string{hc.through}, commandLine)
+	userOnCmdline, err := applyFlags(req, env, hc, opts)
+	if err != nil {
+		return Destination{}, err
 	}
 
 	e := &evaluator{fs: r.fs, budget: r.budget, env: env, opts: opts, notes: notes, alias: dest.host, host: dest.host}
@@ -126,14 +99,8 @@ func (r resolver) resolve(req Request, env Env, hc hopContext) (Destination, err
 	}
 
 	self := chainLink{key: fmt.Sprintf("%s@%s:%d", d.User, d.HostName, d.Port), alias: d.Alias}
-	for _, link := range hc.chain {
-		if link.key == self.key {
-			var path []string
-			for _, l := range hc.chain {
-				path = append(path, l.alias)
-			}
-			return Destination{}, &Error{Msg: fmt.Sprintf("ProxyJump loop: %s -> %s", strings.Join(path, " -> "), self.alias)}
-		}
+	if err := checkJumpLoop(hc.chain, self); err != nil {
+		return Destination{}, err
 	}
 	if jumpSpec != "" && hc.through == "" {
 		jumps, jumpNotes, err := r.resolveJumps(jumpSpec, req, env, append(hc.chain[:len(hc.chain):len(hc.chain)], self))
@@ -147,6 +114,55 @@ func (r resolver) resolve(req Request, env Env, hc hopContext) (Destination, err
 	}
 	d.Notes = notes.list
 	return d, nil
+}
+
+// applyFlags applies ssh's flags (-l, -p, -4/-6, -i, -v/-q) and the hop
+// a jump host is reached through. ssh applies them while it reads argv,
+// before any configuration, so they win over -o and the files. It reports
+// whether the user came from -l.
+func applyFlags(req Request, env Env, hc hopContext, opts *options) (userOnCmdline bool, err error) {
+	if req.User != "" {
+		opts.apply(mustKeyword("user"), []string{req.User}, commandLine)
+		userOnCmdline = true
+	}
+	if req.Port != "" {
+		if _, ok := parsePort(req.Port); !ok {
+			return false, &Error{Msg: fmt.Sprintf("Bad port '%s'", req.Port)}
+		}
+		opts.apply(mustKeyword("port"), []string{req.Port}, commandLine)
+	}
+	switch req.AddressFamily {
+	case "":
+	case "inet", "inet6":
+		opts.apply(mustKeyword("addressfamily"), []string{req.AddressFamily}, commandLine)
+	default:
+		return false, &Error{Msg: fmt.Sprintf("bad address family %q", req.AddressFamily)}
+	}
+	for _, id := range req.Identities {
+		p, _ := expandTilde(id, env.Home, env.LocalUser)
+		opts.apply(mustKeyword("identityfile"), []string{p}, commandLine)
+	}
+	if lvl := flagLogLevel(req); lvl != "" {
+		opts.apply(mustKeyword("loglevel"), []string{lvl}, commandLine)
+	}
+	if hc.through != "" {
+		opts.apply(mustKeyword("proxyjump"), []string{hc.through}, commandLine)
+	}
+	return userOnCmdline, nil
+}
+
+// checkJumpLoop fails when self is already a hop of chain.
+func checkJumpLoop(chain []chainLink, self chainLink) error {
+	for _, link := range chain {
+		if link.key == self.key {
+			var path []string
+			for _, l := range chain {
+				path = append(path, l.alias)
+			}
+			return &Error{Msg: fmt.Sprintf("ProxyJump loop: %s -> %s", strings.Join(path, " -> "), self.alias)}
+		}
+	}
+	return nil
 }
 
 // resolveJumps resolves each hop of a ProxyJump list with the same
