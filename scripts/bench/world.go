@@ -142,24 +142,56 @@ func (b *bench) setup(ctx context.Context, scs []*scenario) error {
 		return fmt.Errorf("missing %s (scripts/test installs them)", strings.Join(missing, ", "))
 	}
 
+	local, err := b.buildClients(ctx)
+	if err != nil {
+		return err
+	}
+	if err := b.startServers(scs); err != nil {
+		return err
+	}
+
+	b.baseEnv = benchEnv(b.tmp)
+	b.transports = []*transport{
+		{name: tSSH, argv: []string{"ssh", "-F", b.cfg}},
+		{name: tSSHCM, argv: []string{"ssh", "-F", b.cfg, "-o", "ControlMaster=auto", "-o", "ControlPath=" + b.cmPath(), "-o", "ControlPersist=60"}},
+		{name: tGitssh, argv: []string{b.gitssh, "-F", b.cfg}},
+		{name: tGitsshSetup, argv: []string{b.gitssh, "-F", b.cfg}, gitConfig: filepath.Join(b.tmp, "gitssh-setup.gitconfig")},
+		{name: tGitsshRelay, argv: []string{b.gitssh, "-F", b.cfg}, gitConfig: filepath.Join(b.tmp, "gitssh-setup.gitconfig"), env: []string{"GITSSH_RELAY=1"}},
+		{name: tLocal, argv: []string{local}},
+	}
+	if err := b.writeSetupConfig(ctx, b.transport(tGitsshSetup)); err != nil {
+		return err
+	}
+	return b.checkTransports(ctx)
+}
+
+// buildClients builds gitssh into bin/ and writes bin/local/ssh, the
+// stand-in ssh that runs the remote command locally; it returns the
+// stand-in's path.
+func (b *bench) buildClients(ctx context.Context) (string, error) {
 	b.logf("building gitssh")
 	b.gitssh = filepath.Join(b.tmp, "bin", "gitssh")
 	// Built as the README says: static, CGO_ENABLED=0.
 	build := exec.CommandContext(ctx, "go", "build", "-o", b.gitssh, "./cmd/gitssh")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/gitssh: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./cmd/gitssh: %v\n%s", err, out)
 	}
 	local := filepath.Join(b.tmp, "bin", "local", "ssh")
 	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
-		return err
+		return "", err
 	}
 	// Named ssh so that git treats it as OpenSSH (no -G probe), like ssh.
 	const localScript = "#!/bin/sh\n# bench stand-in for ssh: ignores every option and runs the last\n# argument (the remote command) locally.\nfor a do last=$a; done\nexec sh -c \"$last\"\n"
 	if err := os.WriteFile(local, []byte(localScript), 0o755); err != nil {
-		return err
+		return "", err
 	}
+	return local, nil
+}
 
+// startServers makes the repositories and starts the servers the
+// scenarios need, and writes the client configuration that names them.
+func (b *bench) startServers(scs []*scenario) error {
 	need := map[string]bool{}
 	nrepos := 1
 	for _, sc := range scs {
@@ -214,20 +246,12 @@ func (b *bench) setup(ctx context.Context, scs []*scenario) error {
 	if err := os.WriteFile(b.cfg, []byte(prefix+client.ConfigText()), 0o600); err != nil {
 		return err
 	}
+	return nil
+}
 
-	b.baseEnv = benchEnv(b.tmp)
-	b.transports = []*transport{
-		{name: tSSH, argv: []string{"ssh", "-F", b.cfg}},
-		{name: tSSHCM, argv: []string{"ssh", "-F", b.cfg, "-o", "ControlMaster=auto", "-o", "ControlPath=" + b.cmPath(), "-o", "ControlPersist=60"}},
-		{name: tGitssh, argv: []string{b.gitssh, "-F", b.cfg}},
-		{name: tGitsshSetup, argv: []string{b.gitssh, "-F", b.cfg}, gitConfig: filepath.Join(b.tmp, "gitssh-setup.gitconfig")},
-		{name: tGitsshRelay, argv: []string{b.gitssh, "-F", b.cfg}, gitConfig: filepath.Join(b.tmp, "gitssh-setup.gitconfig"), env: []string{"GITSSH_RELAY=1"}},
-		{name: tLocal, argv: []string{local}},
-	}
-	if err := b.writeSetupConfig(ctx, b.transport(tGitsshSetup)); err != nil {
-		return err
-	}
-	// Every transport must work before anything is measured.
+// checkTransports runs one command over each transport: every transport
+// must work before anything is measured.
+func (b *bench) checkTransports(ctx context.Context) error {
 	for _, t := range b.transports {
 		r := b.runCmd(ctx, cmdSpec{argv: append(slices.Clone(t.argv), aliasMS10, "true"), stdout: b.devNull, stderr: b.devNull})
 		if r.code != 0 {
