@@ -120,6 +120,7 @@ type pooledConn struct {
 	warm        *pendingOpen
 	warmRefused int
 	warmAlone   bool
+	rearming    bool      // a round trip before the next warm channel is in flight
 	opening     int       // of the open channels, those whose open is unanswered yet
 	idle        time.Time // when open last dropped to 0
 
@@ -193,6 +194,15 @@ func (p *pool) run(ctx context.Context, d config.Destination, cmd Command, opts 
 		o := warm
 		if o == nil {
 			o = p.startOpen(pc, reserved)
+		} else if !p.verifyWarm(ctx, pc) {
+			// Silent for too long, and it does not answer: nothing was
+			// sent, so the command moves elsewhere.
+			p.abandon(o)
+			if ctx.Err() != nil {
+				return ExitStatusLost, &notStartedError{ctx.Err()}
+			}
+			warmOK = false
+			continue
 		} else if cmd.Debugf != nil {
 			cmd.Debugf("running on a warm channel")
 		}
@@ -483,7 +493,7 @@ func (p *pool) release(pc *pooledConn) {
 	if pc.retired && pc.open == 0 {
 		p.closeConn(pc)
 	}
-	p.arm(pc)
+	p.rearm(pc)
 	p.lastUsed = time.Now()
 	p.broadcast()
 }

@@ -447,7 +447,7 @@ func TestPoolLearnsFromRefusalRaces(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := sshtest.NewServer(t, sshtest.Options{MaxChannelsPerConn: 1})
 			limits := loadLimits("", nil)
-			p := newTestPool(t, srv, nil, limits, PoolConfig{})
+			p := newTestPool(t, srv, nil, limits, PoolConfig{NoWarmChannels: true})
 			ctx := testContext(t)
 
 			first, firstMark, _, err := p.acquire(ctx, p.dest, dial.Options{}, false)

@@ -702,11 +702,14 @@ func TestRunSessionChannelKeepalive(t *testing.T) {
 				if n := srv.LarvalKeepalives(); n != 0 {
 					t.Errorf("server got %d channel keepalives before the exec, want 0", n)
 				}
-				if got := srv.ChannelKeepalives(); got != 20 {
-					t.Errorf("server got %d channel keepalives, want 20 (one per 3s of a 60s silence)", got)
+				// One per 3s of a 60s silence; the one due as the command
+				// ends may or may not go out.
+				n := srv.ChannelKeepalives()
+				if n != 19 && n != 20 {
+					t.Errorf("server got %d channel keepalives, want 19 or 20 (one per 3s of a 60s silence)", n)
 				}
-				if want := "sent 20 channel keepalives"; !slices.Contains(debug, want) {
-					t.Errorf("debug lines %q do not contain %q", debug, want)
+				if !slices.Contains(debug, "sent 19 channel keepalives") && !slices.Contains(debug, "sent 20 channel keepalives") {
+					t.Errorf("debug lines %q do not say 19 or 20 channel keepalives were sent", debug)
 				}
 			})
 		})

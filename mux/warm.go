@@ -17,12 +17,14 @@ package mux
 //     connection) is tried again after a settling round trip, and after
 //     warmRefusals refusals in a row it is remembered as one that does not
 //     take channels ahead (serverLimits.NoWarm);
-//   - a warm channel is taken only while its connection has been heard
-//     from within a keepalive interval (and openPatience); otherwise the
-//     command opens a channel of its own, which moves off a dead
-//     connection (open.go). A connection that died within that time still
-//     holds its command until the keepalive verdict, as OpenSSH's
-//     ControlMaster does: an exec that was sent is never sent again;
+//   - an exec sent on a connection that died silently would go unanswered
+//     and could never be sent elsewhere. So a command on a warm channel
+//     sends its exec at once only if the connection was heard from within
+//     warmTrust (two round trips, at least 5 ms: a busy pool, a command
+//     right after another); after a longer silence it first probes the
+//     connection, which costs the round trip the warm channel saved, and
+//     if the probe goes unanswered for openPatience it moves, unstarted,
+//     to another connection (as an unanswered open does, open.go);
 //   - a warm channel that turns out to be dead when its command uses it
 //     (the server closed it, or the connection: sshd's
 //     UnusedConnectionTimeout takes a connection that holds only larval
@@ -30,8 +32,11 @@ package mux
 //     on another channel, silently.
 
 import (
+	"context"
 	"errors"
 	"time"
+
+	"github.com/gitssh/gitssh/keepalive"
 )
 
 // warmRefusals is how many refusals of a warm channel in a row make a
@@ -110,14 +115,10 @@ func (p *pool) takeWarm(pc *pooledConn) *pendingOpen {
 }
 
 // warmUsable reports whether pc's warm channel may be taken now: it is
-// opened (or still opening: waiting for it is no worse than opening one),
-// and the server was heard from within a keepalive interval and
-// openPatience, as a live server is. A command's exec on a warm channel of
-// a connection that died silently would go unanswered and, once sent,
-// could not move elsewhere; a command that opens a channel of its own
-// instead moves off a dead connection (open.go). p.mu must be held.
+// opened (or still opening: waiting for it is no worse than opening one).
+// p.mu must be held.
 func (pc *pooledConn) warmUsable() bool {
-	if pc.warm == nil || pc.mon.Silence() > pc.mon.Interval()+openPatience(pc) {
+	if pc.warm == nil {
 		return false
 	}
 	select {
@@ -143,4 +144,61 @@ func (p *pool) connLimit(pc *pooledConn) int {
 func staleWarm(err error) bool {
 	_, execRefused := errors.AsType[*ExecRefusedError](err)
 	return execRefused || errors.Is(err, ErrShellRefused)
+}
+
+// warmTrust is how recently pc's server must have been heard from for a
+// command to send its exec on a warm channel without probing first. p.mu
+// must be held.
+func warmTrust(pc *pooledConn) time.Duration {
+	return max(2*pc.refusals.rtt, 5*time.Millisecond)
+}
+
+// verifyWarm makes sure pc still answers before a command's exec goes out
+// on its warm channel: at once if its server was heard from within
+// warmTrust, else by a keepalive probe answered within openPatience. On
+// false, pc is suspected (it takes no new channels until it answers).
+func (p *pool) verifyWarm(ctx context.Context, pc *pooledConn) bool {
+	p.mu.Lock()
+	trust, patience := warmTrust(pc), openPatience(pc)
+	p.mu.Unlock()
+	if pc.mon.Silence() <= trust {
+		return true
+	}
+	answered := make(chan error, 1)
+	p.wg.Go(func() {
+		_, _, err := pc.client.SendRequest(keepalive.RequestName, true, nil)
+		answered <- err
+	})
+	t := time.NewTimer(patience)
+	defer t.Stop()
+	select {
+	case err := <-answered:
+		return err == nil
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		p.suspect(pc)
+		return false
+	}
+}
+
+// rearm opens a new warm channel on pc once a command on it has ended and
+// the server has answered a round trip since: a server still freeing the
+// ended session (sshd), or ending the connection with its first session
+// (tinysshd), has then shown which it is, and no command waits for it.
+// p.mu must be held.
+func (p *pool) rearm(pc *pooledConn) {
+	if pc.warm != nil || pc.rearming || pc.retired || !p.warming() {
+		return
+	}
+	pc.rearming = true
+	p.wg.Go(func() {
+		_, _, err := pc.client.SendRequest(keepalive.RequestName, true, nil)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		pc.rearming = false
+		if err == nil {
+			p.arm(pc)
+		}
+	})
 }
