@@ -51,10 +51,13 @@ func runMaster(ctx context.Context, args []string, env map[string]string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	home := localEnv(env).Home
 	m := mux.NewMaster(mux.MasterConfig{
-		Version:     version(),
-		Persist:     persist,
-		LimitsFile:  limitsFile(env, home),
-		Logger:      log,
+		Version:    version(),
+		Persist:    persist,
+		LimitsFile: limitsFile(env, home),
+		Logger:     log,
+		// Warm channels are experimental: on only with GITSSH_WARM=1 in
+		// the environment of the client that starts the master.
+		Pool:        mux.PoolConfig{NoWarmChannels: env["GITSSH_WARM"] != "1"},
 		ProxyStderr: os.Stderr,
 		NewReporter: func(w io.Writer, d config.Destination) mux.Reporter {
 			return newUI(w, d)
