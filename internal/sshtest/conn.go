@@ -22,6 +22,7 @@ type conn struct {
 	mu       sync.Mutex // guards the fields that follow
 	open     int        // session channels holding a slot
 	used     bool       // a session channel was ever opened
+	ending   bool       // CloseAfterFirstSession: the first session has ended, nothing more is answered
 	sessions map[*probe]struct{}
 }
 
@@ -44,6 +45,9 @@ func (s *Server) serve(nc net.Conn, id int) {
 	wg.Go(func() { c.globalRequests(reqs) })
 	for newCh := range chans {
 		c.active()
+		if c.isEnding() {
+			continue // tinysshd has exited: the open is never answered
+		}
 		if newCh.ChannelType() != "session" {
 			newCh.Reject(ssh.UnknownChannelType, "unknown channel type")
 			continue
@@ -68,6 +72,14 @@ func (s *Server) serve(nc net.Conn, id int) {
 	// The connection is gone: x/crypto has closed every channel, so the
 	// session goroutines are ending.
 	wg.Wait()
+}
+
+// isEnding reports whether the connection is about to close after its
+// first session (Options.CloseAfterFirstSession).
+func (c *conn) isEnding() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ending
 }
 
 func (c *conn) globalRequests(reqs <-chan *ssh.Request) {

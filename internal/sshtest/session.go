@@ -38,6 +38,9 @@ func (c *conn) session(ch ssh.Channel, reqs <-chan *ssh.Request, pr *probe) {
 			}
 			reply(req, ok)
 		case "exec":
+			if c.isEnding() {
+				return // never answered: the connection closes
+			}
 			var p struct{ Command string }
 			if started || ssh.Unmarshal(req.Payload, &p) != nil {
 				reply(req, false)
@@ -99,6 +102,13 @@ loop:
 	close(pr.closed)
 	close(gone)
 	wg.Wait()
+	if c.srv.opts.CloseAfterFirstSession {
+		// Like tinysshd, which exits with its session: from now on
+		// nothing the client sends is answered.
+		c.mu.Lock()
+		c.ending = true
+		c.mu.Unlock()
+	}
 	ch.Close()
 	if c.srv.opts.CloseAfterFirstSession {
 		c.nc.Close()
