@@ -144,60 +144,11 @@ func runSession(ctx context.Context, c *conn, cmd Command) (int, error) {
 	if debugf == nil {
 		debugf = func(string, ...any) {}
 	}
-	open := c.client.NewSession
-	if cmd.open != nil {
-		open = cmd.open
-	}
-	s, err := open()
+	s, pipes, err := startSession(c, cmd, debugf)
 	if err != nil {
-		return ExitStatusLost, newOpenError(err)
+		return ExitStatusLost, err
 	}
 	defer s.Close()
-	if cmd.mayStart != nil && !cmd.mayStart() {
-		return ExitStatusLost, errAbandoned
-	}
-	stdin, err := s.StdinPipe()
-	if err != nil {
-		return ExitStatusLost, &openError{err}
-	}
-	stdout, err := s.StdoutPipe()
-	if err != nil {
-		return ExitStatusLost, &openError{err}
-	}
-	stderr, err := s.StderrPipe()
-	if err != nil {
-		return ExitStatusLost, &openError{err}
-	}
-
-	// Variables go without want-reply: waiting would cost a round trip
-	// each, and a refusal (sshd's AcceptEnv) is no reason to fail.
-	for _, kv := range cmd.Env {
-		name, value, _ := strings.Cut(kv, "=")
-		debugf("Sending env %s = %s", name, value)
-		if _, err := s.SendRequest("env", false, ssh.Marshal(envRequest{name, value})); err != nil {
-			return ExitStatusLost, &openError{err}
-		}
-	}
-
-	if cmd.Line == "" {
-		debugf("Requesting shell.")
-		err = s.Shell()
-	} else {
-		debugf("Sending command: %s", cmd.Line)
-		err = s.Start(cmd.Line)
-	}
-	if err != nil {
-		// A refusal comes back as a failure reply, a lost connection as
-		// the channel's end; the connection's own end follows at once.
-		if c.lostWithin(lostGrace) {
-			return ExitStatusLost, &notDeliveredError{lost: &ConnectionLostError{Host: c.host, Err: c.err}}
-		}
-		if cmd.Line == "" {
-			return ExitStatusLost, ErrShellRefused
-		}
-		return ExitStatusLost, &ExecRefusedError{Line: cmd.Line}
-	}
-
 	started := time.Now()
 	stop := context.AfterFunc(ctx, func() { s.Close() })
 	defer stop()
@@ -206,21 +157,17 @@ func runSession(ctx context.Context, c *conn, cmd Command) (int, error) {
 	// command, for the channel keepalive, and a byte git may have seen.
 	recv := keepalive.NewChannel(c.channelKeepalive)
 	var out sync.WaitGroup
-	out.Add(2)
 	copyErrs := make(chan error, 2)
-	go func() {
-		defer out.Done()
-		if _, err := io.Copy(cmd.Stdout, recv.WrapReader(stdout)); err != nil {
-			copyErrs <- fmt.Errorf("write stdout: %w", err)
-		}
-	}()
-	go func() {
-		defer out.Done()
-		if _, err := io.Copy(cmd.Stderr, recv.WrapReader(stderr)); err != nil {
-			copyErrs <- fmt.Errorf("write stderr: %w", err)
-		}
-	}()
-	in := copyStdin(stdin, cmd.Stdin)
+	copyOut := func(dst io.Writer, src io.Reader, name string) {
+		out.Go(func() {
+			if _, err := io.Copy(dst, recv.WrapReader(src)); err != nil {
+				copyErrs <- fmt.Errorf("write %s: %w", name, err)
+			}
+		})
+	}
+	copyOut(cmd.Stdout, pipes.stdout, "stdout")
+	copyOut(cmd.Stderr, pipes.stderr, "stderr")
+	in := copyStdin(pipes.stdin, cmd.Stdin)
 	kaCtx, stopKeepalive := context.WithCancel(context.Background())
 	var ka sync.WaitGroup
 	ka.Go(func() { recv.Run(kaCtx, s) })
@@ -241,16 +188,8 @@ func runSession(ctx context.Context, c *conn, cmd Command) (int, error) {
 	}
 	status, err := exitStatus(waitErr, debugf)
 	if errors.As(err, new(*ssh.ExitMissingError)) {
-		if lost := c.lostWithin(lostGrace); lost {
-			lostErr := &ConnectionLostError{Host: c.host, Err: c.err}
-			if stdinStopped && in.written.Load() == 0 && recv.Received() == 0 &&
-				!errors.Is(c.err, keepalive.ErrTimeout) && c.ended.Sub(started) <= notDeliveredWindow {
-				return ExitStatusLost, &notDeliveredError{lost: lostErr, held: in.held}
-			}
-			return ExitStatusLost, lostErr
-		}
-		debugf("remote command exited without exit status")
-		return ExitStatusLost, nil
+		crossed := !stdinStopped || in.written.Load() > 0 || recv.Received() > 0
+		return ExitStatusLost, c.endedWithoutStatus(started, crossed, in.held, debugf)
 	}
 	if err != nil {
 		return status, err
@@ -259,6 +198,99 @@ func runSession(ctx context.Context, c *conn, cmd Command) (int, error) {
 		return status, copyErr
 	}
 	return status, nil
+}
+
+// sessionPipes are a started session's standard streams.
+type sessionPipes struct {
+	stdin          io.WriteCloser
+	stdout, stderr io.Reader
+}
+
+// startSession opens cmd's session channel on c (or takes the one cmd.open
+// gives), sends its environment and its exec (or shell) request, and
+// returns the session once the server has accepted that. Every error means
+// nothing was started: an *openError, errAbandoned, a *notDeliveredError,
+// ErrShellRefused or an *ExecRefusedError.
+func startSession(c *conn, cmd Command, debugf func(string, ...any)) (*ssh.Session, sessionPipes, error) {
+	open := c.client.NewSession
+	if cmd.open != nil {
+		open = cmd.open
+	}
+	s, err := open()
+	if err != nil {
+		return nil, sessionPipes{}, newOpenError(err)
+	}
+	pipes, err := sessionRequests(c, s, cmd, debugf)
+	if err != nil {
+		s.Close()
+		return nil, sessionPipes{}, err
+	}
+	return s, pipes, nil
+}
+
+// sessionRequests is startSession's work on the open channel s.
+func sessionRequests(c *conn, s *ssh.Session, cmd Command, debugf func(string, ...any)) (sessionPipes, error) {
+	if cmd.mayStart != nil && !cmd.mayStart() {
+		return sessionPipes{}, errAbandoned
+	}
+	var p sessionPipes
+	var errIn, errOut, errErr error
+	p.stdin, errIn = s.StdinPipe()
+	p.stdout, errOut = s.StdoutPipe()
+	p.stderr, errErr = s.StderrPipe()
+	if err := errors.Join(errIn, errOut, errErr); err != nil {
+		return sessionPipes{}, &openError{err}
+	}
+
+	// Variables go without want-reply: waiting would cost a round trip
+	// each, and a refusal (sshd's AcceptEnv) is no reason to fail.
+	for _, kv := range cmd.Env {
+		name, value, _ := strings.Cut(kv, "=")
+		debugf("Sending env %s = %s", name, value)
+		if _, err := s.SendRequest("env", false, ssh.Marshal(envRequest{name, value})); err != nil {
+			return sessionPipes{}, &openError{err}
+		}
+	}
+
+	var err error
+	if cmd.Line == "" {
+		debugf("Requesting shell.")
+		err = s.Shell()
+	} else {
+		debugf("Sending command: %s", cmd.Line)
+		err = s.Start(cmd.Line)
+	}
+	if err == nil {
+		return p, nil
+	}
+	// A refusal comes back as a failure reply, a lost connection as the
+	// channel's end; the connection's own end follows at once.
+	if c.lostWithin(lostGrace) {
+		return sessionPipes{}, &notDeliveredError{lost: &ConnectionLostError{Host: c.host, Err: c.err}}
+	}
+	if cmd.Line == "" {
+		return sessionPipes{}, ErrShellRefused
+	}
+	return sessionPipes{}, &ExecRefusedError{Line: cmd.Line}
+}
+
+// endedWithoutStatus is the error of a command whose channel closed
+// without an exit status, its exec answered at started: a
+// *notDeliveredError when c ended (not by a keepalive verdict) within
+// notDeliveredWindow of it with nothing crossed either way, a
+// *ConnectionLostError when c ended otherwise, nil when c lives on (the
+// remote command exited without a status). held is the stdin read but not
+// sent.
+func (c *conn) endedWithoutStatus(started time.Time, crossed bool, held []byte, debugf func(string, ...any)) error {
+	if !c.lostWithin(lostGrace) {
+		debugf("remote command exited without exit status")
+		return nil
+	}
+	lost := &ConnectionLostError{Host: c.host, Err: c.err}
+	if !crossed && !errors.Is(c.err, keepalive.ErrTimeout) && c.ended.Sub(started) <= notDeliveredWindow {
+		return &notDeliveredError{lost: lost, held: held}
+	}
+	return lost
 }
 
 // notDeliveredWindow bounds how long after its exec a command whose
