@@ -98,6 +98,7 @@ type pool struct {
 	ownFail  map[*waiter]error
 	lastUsed time.Time
 	stats    PoolStats
+	closed   bool // closeAll ran: a dial that ends later closes its connection
 	// oneSessionSeen counts connections that ended right after their only
 	// command (onesession.go).
 	oneSessionSeen int
@@ -281,6 +282,9 @@ func (p *pool) acquire(ctx context.Context, d config.Destination, opts dial.Opti
 	defer delete(p.waiters, me)
 	defer delete(p.ownFail, me)
 	for {
+		if p.closed {
+			return nil, time.Time{}, nil, ErrMasterExited
+		}
 		p.dropDead()
 		if err, ok := p.ownFail[me]; ok {
 			return nil, time.Time{}, nil, err
@@ -407,6 +411,8 @@ func (p *pool) maybeDial(req *waiter) {
 				p.failGen++
 				p.failErr = err
 			}
+		} else if p.closed {
+			p.wg.Go(c.close)
 		} else {
 			l := p.limits.get(p.server)
 			p.nextID++
@@ -570,6 +576,7 @@ func (p *pool) closeIdle(persist time.Duration, now time.Time) (empty bool) {
 func (p *pool) closeAll() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.closed = true
 	for _, pc := range append([]*pooledConn(nil), p.conns...) {
 		p.closeConn(pc)
 	}

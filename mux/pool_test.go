@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -52,9 +54,34 @@ func newTestPoolFor(t *testing.T, d config.Destination, dialFn DialFunc, limits 
 	t.Cleanup(func() {
 		cancel()
 		p.closeAll()
-		wg.Wait()
+		waitGoroutines(t, &wg, "the pool's")
 	})
 	return &testPool{pool: p, dest: d}
+}
+
+// waitGoroutines waits for wg, and fails the test with the stacks of the
+// goroutines still running in mux when they have not ended within
+// testTimeout: a leak shows where it is, not as the package's timeout.
+func waitGoroutines(t *testing.T, wg *sync.WaitGroup, whose string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(testTimeout):
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		var stuck []string
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			if strings.Contains(g, "gitssh/mux.") && !strings.Contains(g, "waitGoroutines") {
+				stuck = append(stuck, g)
+			}
+		}
+		t.Fatalf("%s goroutines did not end within %v:\n%s", whose, testTimeout, strings.Join(stuck, "\n\n"))
+	}
 }
 
 // poolResult is one command's outcome through a pool.

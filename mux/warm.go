@@ -57,7 +57,7 @@ func (p *pool) warming() bool {
 // arm opens a warm channel on pc if it has none and a slot is free. p.mu
 // must be held.
 func (p *pool) arm(pc *pooledConn) {
-	if pc.warm != nil || pc.retired || pc.stalled || pc.refusals.settling || !pc.alive() || !p.warming() {
+	if p.closed || pc.warm != nil || pc.retired || pc.stalled || pc.refusals.settling || !pc.alive() || !p.warming() {
 		return
 	}
 	if pc.open+1 > p.connLimit(pc) || (pc.warmAlone && pc.open > 0) {
@@ -188,7 +188,7 @@ func (p *pool) verifyWarm(ctx context.Context, pc *pooledConn) bool {
 // (tinysshd), has then shown which it is, and no command waits for it.
 // p.mu must be held.
 func (p *pool) rearm(pc *pooledConn) {
-	if pc.warm != nil || pc.rearming || pc.retired || !p.warming() {
+	if p.closed || pc.warm != nil || pc.rearming || pc.retired || !p.warming() {
 		return
 	}
 	pc.rearming = true
