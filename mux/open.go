@@ -147,7 +147,7 @@ func (p *pool) suspect(pc *pooledConn) {
 	p.log.Info("channel open unanswered, probing the connection and opening elsewhere", "conn", pc.id)
 	p.broadcast()
 	p.wg.Go(func() {
-		_, _, err := pc.client.SendRequest(keepalive.RequestName, true, nil)
+		err := p.probe(pc)
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		pc.stalled = false

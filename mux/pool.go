@@ -121,9 +121,10 @@ type pooledConn struct {
 	warm        *pendingOpen
 	warmRefused int
 	warmAlone   bool
-	rearming    bool      // a round trip before the next warm channel is in flight
-	opening     int       // of the open channels, those whose open is unanswered yet
-	idle        time.Time // when open last dropped to 0
+	rearming    bool          // a round trip before the next warm channel is in flight
+	probeRTT    time.Duration // the keepalive round trip, smoothed (warmTrust)
+	opening     int           // of the open channels, those whose open is unanswered yet
+	idle        time.Time     // when open last dropped to 0
 
 	sessions sessionLog // what its commands' ends showed (onesession.go)
 }

@@ -3,8 +3,6 @@ package mux
 import (
 	"errors"
 	"time"
-
-	"github.com/gitssh/gitssh/keepalive"
 )
 
 // refusals is what one connection has shown about the channels its server
@@ -20,7 +18,7 @@ type refusals struct {
 	ends     []time.Time   // when the last channels ended, newest last
 	rtt      time.Duration // the channel-open round trip, smoothed
 	settling bool          // a round trip after a refusal is in flight: take no channel
-	settled  time.Time     // when the last such round trip came back
+	settled  time.Time     // when the last round trip answered (any probe) was sent: what ended before is freed
 	// unsure counts refusals in a row with nothing open: a server that
 	// does not reuse connections, or one still freeing a closed channel
 	// (sshd, under load, for longer than a round trip).
@@ -121,7 +119,7 @@ func (r *refusals) judge(err error, open, used int, reserved time.Time) judgemen
 		return judgement{verdict: refusedFirst}
 	}
 	others := open
-	since := reserved.Add(-max(2*r.rtt+5*time.Millisecond, freeingWindow))
+	since := reserved.Add(-r.stillCounted())
 	if r.settled.After(since) {
 		since = r.settled
 	}
@@ -131,6 +129,13 @@ func (r *refusals) judge(err error, open, used int, reserved time.Time) judgemen
 		}
 	}
 	return judgement{verdict: refusedLimit, limit: max(others, r.peak)}
+}
+
+// stillCounted is how long a channel that ended is taken to be still
+// counted by the server: two open round trips and a little, at least
+// freeingWindow.
+func (r *refusals) stillCounted() time.Duration {
+	return max(2*r.rtt+5*time.Millisecond, freeingWindow)
 }
 
 // observeRTT tells pc's refusals how long a channel took to open.
@@ -148,7 +153,12 @@ func (p *pool) openFailed(pc *pooledConn, reserved time.Time, oe *openError) {
 	defer p.broadcast()
 	pc.open--
 	pc.used--
-	j := pc.refusals.judge(oe.err, pc.open, pc.used, reserved)
+	// A warm channel opened (or opening) holds a slot the server counts.
+	held := 0
+	if w := pc.warm; w != nil && (!w.finished || w.err == nil) {
+		held = 1
+	}
+	j := pc.refusals.judge(oe.err, pc.open+held, pc.used, reserved)
 	if j.verdict == connBroken {
 		p.log.Info("channel open failed, dropping connection", "conn", pc.id, "err", oe.err)
 		pc.retired = true
@@ -198,10 +208,10 @@ func (p *pool) settle(pc *pooledConn, pause time.Duration) {
 		case <-time.After(pause):
 		case <-pc.done:
 		}
-		_, _, err := pc.client.SendRequest(keepalive.RequestName, true, nil)
+		err := p.probe(pc)
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		pc.refusals.settling, pc.refusals.settled = false, time.Now()
+		pc.refusals.settling = false // probe noted the round trip in settled
 		if err != nil {
 			pc.retired = true
 		}

@@ -20,8 +20,8 @@ package mux
 //   - an exec sent on a connection that died silently would go unanswered
 //     and could never be sent elsewhere. So a command on a warm channel
 //     sends its exec at once only if the connection was heard from within
-//     warmTrust (two round trips, at least 5 ms: a busy pool, a command
-//     right after another); after a longer silence it first probes the
+//     warmTrust (two round trips of the link, at least 2 ms: a busy pool,
+//     a command right after another); after a longer silence it first probes the
 //     connection, which costs the round trip the warm channel saved, and
 //     if the probe goes unanswered for openPatience it moves, unstarted,
 //     to another connection (as an unanswered open does, open.go);
@@ -146,11 +146,42 @@ func staleWarm(err error) bool {
 	return execRefused || errors.Is(err, ErrShellRefused)
 }
 
+// minWarmTrust bounds warmTrust from below: commands one right after
+// another on a fast link.
+const minWarmTrust = 2 * time.Millisecond
+
 // warmTrust is how recently pc's server must have been heard from for a
-// command to send its exec on a warm channel without probing first. p.mu
-// must be held.
+// command to send its exec on a warm channel without probing first: two
+// round trips of the link as its keepalive probes measured it (the rearm
+// before every warm channel is one), not the channel-open round trip,
+// which also counts the server's work and, under load, is many times the
+// link's. p.mu must be held.
 func warmTrust(pc *pooledConn) time.Duration {
-	return max(2*pc.refusals.rtt, 5*time.Millisecond)
+	return max(2*pc.probeRTT, minWarmTrust)
+}
+
+// probe sends pc's server a keepalive request and waits for its answer.
+// The round trip is folded into pc.probeRTT, and an answer shows that the
+// server has processed (and freed) every channel that ended before it was
+// sent, which judge allows for (refusals.settled). p.mu must not be held.
+func (p *pool) probe(pc *pooledConn) error {
+	start := time.Now()
+	_, _, err := pc.client.SendRequest(keepalive.RequestName, true, nil)
+	if err != nil {
+		return err
+	}
+	rtt := time.Since(start)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if start.After(pc.refusals.settled) {
+		pc.refusals.settled = start
+	}
+	if pc.probeRTT == 0 {
+		pc.probeRTT = rtt
+	} else {
+		pc.probeRTT = (7*pc.probeRTT + rtt) / 8
+	}
+	return nil
 }
 
 // verifyWarm makes sure pc still answers before a command's exec goes out
@@ -166,7 +197,7 @@ func (p *pool) verifyWarm(ctx context.Context, pc *pooledConn) bool {
 	}
 	answered := make(chan error, 1)
 	p.wg.Go(func() {
-		_, _, err := pc.client.SendRequest(keepalive.RequestName, true, nil)
+		err := p.probe(pc)
 		answered <- err
 	})
 	t := time.NewTimer(patience)
@@ -193,7 +224,7 @@ func (p *pool) rearm(pc *pooledConn) {
 	}
 	pc.rearming = true
 	p.wg.Go(func() {
-		_, _, err := pc.client.SendRequest(keepalive.RequestName, true, nil)
+		err := p.probe(pc)
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		pc.rearming = false

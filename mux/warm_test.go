@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitssh/gitssh/dial"
 	"github.com/gitssh/gitssh/internal/sshtest"
@@ -82,5 +83,56 @@ func TestWarmChannelsOnNoReuseServer(t *testing.T) {
 	}
 	if st := p.snapshot(); st.Limit != 0 {
 		t.Errorf("learned a channel limit of %d from warm channels, want none", st.Limit)
+	}
+}
+
+// TestWarmChannelCountedWhenLearningLimit: a command's open refused while
+// a warm channel holds a slot teaches the server's real limit, the warm
+// channel included: a limit learned one too low is never raised again.
+func TestWarmChannelCountedWhenLearningLimit(t *testing.T) {
+	srv := sshtest.NewServer(t, sshtest.Options{MaxChannelsPerConn: 2})
+	p := newTestPool(t, srv, nil, nil, PoolConfig{GuessChannels: 4})
+	ctx := testContext(t)
+	if got := runInPool(ctx, p, "echo one"); got.status != 0 || got.err != nil {
+		t.Fatalf("first command = %+v", got)
+	}
+	waitFor(t, "a warm channel", func() bool { return p.snapshot().WarmOpen == 1 })
+	// One command holds the warm channel's slot open ("cat" until its
+	// stdin closes), and a second warm channel takes the other.
+	stdin, closeStdin := io.Pipe()
+	defer closeStdin.Close()
+	held := make(chan poolResult, 1)
+	go func() {
+		status, err := p.run(ctx, p.dest, Command{Line: "cat", Stdin: stdin, Stdout: io.Discard, Stderr: io.Discard}, dial.Options{})
+		held <- poolResult{status: status, err: err}
+	}()
+	waitFor(t, "the held command and a second warm channel", func() bool {
+		st := p.snapshot()
+		return st.Open == 1 && st.WarmOpen == 1 && st.Warm == 2
+	})
+	// The first command's end is out of the window in which judge counts
+	// a channel that ended as still held by the server.
+	p.mu.Lock()
+	window := p.conns[0].refusals.stillCounted()
+	p.mu.Unlock()
+	time.Sleep(window + 10*time.Millisecond)
+	// A command that opens a channel of its own (not the warm one) is
+	// refused: the server counts the held command and the warm channel.
+	pc, reserved, _, err := p.acquire(ctx, p.dest, dial.Options{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := p.startOpen(pc, reserved)
+	<-o.done
+	if o.err == nil {
+		t.Fatal("the server opened a third channel: the test shows nothing")
+	}
+	p.openFailed(pc, reserved, newOpenError(o.err))
+	if got := p.limits.get(p.server).Channels; got != 2 {
+		t.Errorf("learned limit %d, want 2: the warm channel held a slot", got)
+	}
+	closeStdin.Close()
+	if r := <-held; r.status != 0 || r.err != nil {
+		t.Errorf("held command = %+v", r)
 	}
 }
