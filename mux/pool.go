@@ -122,7 +122,7 @@ type pooledConn struct {
 	warmRefused int
 	warmAlone   bool
 	rearming    bool          // a round trip before the next warm channel is in flight
-	probeRTT    time.Duration // the keepalive round trip, smoothed (warmTrust)
+	linkRTT     time.Duration // the shortest round trip seen: channel opens and probes (warmTrust)
 	opening     int           // of the open channels, those whose open is unanswered yet
 	idle        time.Time     // when open last dropped to 0
 

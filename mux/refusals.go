@@ -143,6 +143,7 @@ func (p *pool) observeRTT(pc *pooledConn, rtt time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pc.refusals.opened(rtt)
+	pc.sawRoundTrip(rtt)
 }
 
 // openFailed acts on a channel the server would not open on pc, as pc's
@@ -153,9 +154,10 @@ func (p *pool) openFailed(pc *pooledConn, reserved time.Time, oe *openError) {
 	defer p.broadcast()
 	pc.open--
 	pc.used--
-	// A warm channel opened (or opening) holds a slot the server counts.
+	// A warm channel the server has opened holds a slot it counts (one
+	// still opening may be refused as well: it proves nothing).
 	held := 0
-	if w := pc.warm; w != nil && (!w.finished || w.err == nil) {
+	if w := pc.warm; w != nil && w.finished && w.err == nil {
 		held = 1
 	}
 	j := pc.refusals.judge(oe.err, pc.open+held, pc.used, reserved)

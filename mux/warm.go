@@ -70,7 +70,13 @@ func (p *pool) arm(pc *pooledConn) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if pc.warm != o {
-			return // a command took it
+			// A command took it while it was opening: the next one
+			// opens now that the server has answered this one, so that
+			// opens reach it in the order they were made.
+			if o.taken && o.err == nil {
+				p.arm(pc)
+			}
+			return
 		}
 		if o.err == nil {
 			pc.warmRefused = 0
@@ -110,7 +116,10 @@ func (p *pool) takeWarm(pc *pooledConn) *pendingOpen {
 	pc.used++
 	o.reserved = time.Now()
 	p.stats.Warm++
-	p.arm(pc)
+	o.taken = true
+	if o.finished {
+		p.arm(pc)
+	} // else arm's goroutine arms the next one when o is answered
 	return o
 }
 
@@ -152,16 +161,22 @@ const minWarmTrust = 2 * time.Millisecond
 
 // warmTrust is how recently pc's server must have been heard from for a
 // command to send its exec on a warm channel without probing first: two
-// round trips of the link as its keepalive probes measured it (the rearm
-// before every warm channel is one), not the channel-open round trip,
-// which also counts the server's work and, under load, is many times the
-// link's. p.mu must be held.
+// round trips of the link, at least minWarmTrust. The link's round trip
+// is the shortest one seen (pooledConn.linkRTT), since under load a round
+// trip takes many times the link's. p.mu must be held.
 func warmTrust(pc *pooledConn) time.Duration {
-	return max(2*pc.probeRTT, minWarmTrust)
+	return max(2*pc.linkRTT, minWarmTrust)
+}
+
+// sawRoundTrip notes a round trip of rtt on pc's link. p.mu must be held.
+func (pc *pooledConn) sawRoundTrip(rtt time.Duration) {
+	if pc.linkRTT == 0 || rtt < pc.linkRTT {
+		pc.linkRTT = rtt
+	}
 }
 
 // probe sends pc's server a keepalive request and waits for its answer.
-// The round trip is folded into pc.probeRTT, and an answer shows that the
+// The round trip is noted (sawRoundTrip), and an answer shows that the
 // server has processed (and freed) every channel that ended before it was
 // sent, which judge allows for (refusals.settled). p.mu must not be held.
 func (p *pool) probe(pc *pooledConn) error {
@@ -176,11 +191,7 @@ func (p *pool) probe(pc *pooledConn) error {
 	if start.After(pc.refusals.settled) {
 		pc.refusals.settled = start
 	}
-	if pc.probeRTT == 0 {
-		pc.probeRTT = rtt
-	} else {
-		pc.probeRTT = (7*pc.probeRTT + rtt) / 8
-	}
+	pc.sawRoundTrip(rtt)
 	return nil
 }
 

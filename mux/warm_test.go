@@ -108,7 +108,10 @@ func TestWarmChannelCountedWhenLearningLimit(t *testing.T) {
 	}()
 	waitFor(t, "the held command and a second warm channel", func() bool {
 		st := p.snapshot()
-		return st.Open == 1 && st.WarmOpen == 1 && st.Warm == 2
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		w := p.conns[0].warm
+		return st.Open == 1 && st.Warm == 2 && w != nil && w.finished && w.err == nil
 	})
 	// The first command's end is out of the window in which judge counts
 	// a channel that ended as still held by the server.
