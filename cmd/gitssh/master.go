@@ -55,9 +55,9 @@ func runMaster(ctx context.Context, args []string, env map[string]string) int {
 		Persist:    persist,
 		LimitsFile: limitsFile(env, home),
 		Logger:     log,
-		// Warm channels are experimental: on only with GITSSH_WARM=1 in
-		// the environment of the client that starts the master.
-		Pool:        mux.PoolConfig{NoWarmChannels: env["GITSSH_WARM"] != "1"},
+		// Warm channels are on unless GITSSH_WARM=0 is in the
+		// environment of the client that starts the master.
+		Pool:        mux.PoolConfig{NoWarmChannels: env["GITSSH_WARM"] == "0"},
 		ProxyStderr: os.Stderr,
 		NewReporter: func(w io.Writer, d config.Destination) mux.Reporter {
 			return newUI(w, d)
