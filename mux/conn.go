@@ -3,6 +3,7 @@ package mux
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -95,3 +96,42 @@ func (c *conn) close() {
 	c.client.Close()
 	<-c.done
 }
+
+// newSession opens a session channel on c. x/crypto's NewSession can wait
+// forever when the connection ends just as the open is sent (the channel
+// is registered after the connection dropped its channels, so nothing
+// ever ends the wait; seen in TestPoolOneSessionPerConnection under load),
+// so an open still unanswered when c has ended is given up as failed. A
+// session that opens after all is closed; the goroutine waiting for it is
+// not the pool's, so that it holds up no shutdown.
+func (c *conn) newSession() (*ssh.Session, error) {
+	type opened struct {
+		s   *ssh.Session
+		err error
+	}
+	result := make(chan opened, 1)
+	go func() {
+		s, err := c.client.NewSession()
+		result <- opened{s, err}
+	}()
+	select {
+	case r := <-result:
+		return r.s, r.err
+	case <-c.done:
+	}
+	select {
+	case r := <-result:
+		return r.s, r.err
+	default:
+	}
+	go func() {
+		if r := <-result; r.s != nil {
+			r.s.Close()
+		}
+	}()
+	return nil, fmt.Errorf("open session: %w", errConnEnded)
+}
+
+// errConnEnded is a channel open given up because its connection ended
+// before the server answered it.
+var errConnEnded = errors.New("mux: the connection ended")

@@ -66,7 +66,7 @@ func (p *pool) startOpenLocked(pc *pooledConn, reserved time.Time) *pendingOpen 
 	o := &pendingOpen{pc: pc, reserved: reserved, start: time.Now(), done: make(chan struct{})}
 	pc.opening++
 	p.wg.Go(func() {
-		o.s, o.err = pc.client.NewSession()
+		o.s, o.err = pc.newSession()
 		o.rtt = time.Since(o.start)
 		p.mu.Lock()
 		pc.opening--

@@ -212,7 +212,7 @@ type sessionPipes struct {
 // nothing was started: an *openError, errAbandoned, a *notDeliveredError,
 // ErrShellRefused or an *ExecRefusedError.
 func startSession(c *conn, cmd Command, debugf func(string, ...any)) (*ssh.Session, sessionPipes, error) {
-	open := c.client.NewSession
+	open := c.newSession
 	if cmd.open != nil {
 		open = cmd.open
 	}
