@@ -185,12 +185,18 @@ func (m *Master) serve(ctx context.Context, wg *sync.WaitGroup, c net.Conn) {
 		m.log.Warn("refusing control client", "err", err)
 		return
 	}
-	_, helloErr := exchangeHello(cc, m.cfg.Version)
+	theirs, helloErr := exchangeHello(cc, m.cfg.Version, nil)
 	var mismatch *VersionMismatchError
 	if helloErr != nil && !errors.As(helloErr, &mismatch) {
 		// Also what a probe for a live master looks like: not a warning.
 		m.log.Debug("hello", "err", helloErr)
 		return
+	}
+	if helloErr == nil && theirs.Program != m.cfg.Version {
+		// The client takes this master for another version's and runs
+		// its command elsewhere: a run it pipelined is not run here.
+		mismatch = &VersionMismatchError{Ours: protocolVersion, Theirs: theirs.Version, OursProgram: m.cfg.Version, TheirsProgram: theirs.Program}
+		helloErr = mismatch
 	}
 	t, body, files, err := cc.readMsg()
 	if err != nil {

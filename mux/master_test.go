@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -450,6 +451,59 @@ func TestClientVersionMismatch(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"stop"}, commands()); diff != "" {
 		t.Errorf("commands the old master got mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestMasterRunsNothingForAnotherProgram: a client of the same protocol
+// but another build sends its run right after its hello, then sees the
+// master's program differ and runs the command elsewhere: the master must
+// not have run it too. Nor does it, with or without the relay.
+func TestMasterRunsNothingForAnotherProgram(t *testing.T) {
+	srv := sshtest.NewServer(t, sshtest.Options{})
+	tm := startMaster(t, MasterConfig{Dial: sshtestDialer(t, srv), Version: "gitssh old"})
+	ctx := testContext(t)
+	d := sshtestDest(t, srv)
+	for _, relay := range []bool{false, true} {
+		c := Client{SocketPath: tm.path, Version: "gitssh new", Relay: relay}
+		got := runClient(ctx, t, c, d, "touch twice", "", noAsker{})
+		mismatch, ok := errors.AsType[*VersionMismatchError](got.err)
+		if !ok || got.status != ExitStatusLost {
+			t.Fatalf("relay=%v: Run against a master of another program = %d, %v; want %d, *VersionMismatchError", relay, got.status, got.err, ExitStatusLost)
+		}
+		if mismatch.TheirsProgram != "gitssh old" {
+			t.Errorf("relay=%v: mismatch names the master's program %q, want %q", relay, mismatch.TheirsProgram, "gitssh old")
+		}
+	}
+	// A client that stays connected after the mismatch does not get its
+	// command run either (the master does not count on its leaving).
+	uc, err := dialControl(ctx, tm.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := newControlConn(uc)
+	defer cc.close()
+	inR, _ := pipe(t)
+	_, outW := pipe(t)
+	_, errW := pipe(t)
+	if err := cc.writeMsg(msgHello, hello{Version: protocolVersion, Program: "gitssh new"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.writeMsg(msgRun, Request{Dest: d, Command: "touch stayed"}, inR, outW, errW); err != nil {
+		t.Fatal(err)
+	}
+	cc.setDeadline(time.Now().Add(testTimeout))
+	if typ, _, _, err := cc.readMsg(); err != nil || typ != msgHello {
+		t.Fatalf("master's hello = %v, %v", typ, err)
+	}
+	if typ, _, _, err := cc.readMsg(); err == nil {
+		t.Errorf("master answered a run from another program with %v; want the connection closed", typ)
+	}
+	// The master is still there for its own clients.
+	if got := runClient(ctx, t, tm.client, d, "echo own", "", noAsker{}); got.status != 0 || got.err != nil {
+		t.Fatalf("command of the master's own version = %+v", got)
+	}
+	if execs := execsOf(srv); !slices.Equal(execs, []string{"echo own"}) {
+		t.Errorf("server ran %q; want only %q", execs, "echo own")
 	}
 }
 
