@@ -50,13 +50,43 @@ func newTestPoolFor(t *testing.T, d config.Destination, dialFn DialFunc, limits 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	p := newPool(ctx, &wg, "test", d, cfg, dialFn, limits, slog.New(slog.DiscardHandler))
+	p := newPool(ctx, &wg, "test", d, cfg, dialFn, limits, failureLog(t))
 	t.Cleanup(func() {
 		cancel()
 		p.closeAll()
 		waitGoroutines(t, &wg, "the pool's")
 	})
 	return &testPool{pool: p, dest: d}
+}
+
+// failureLog returns a logger at debug level whose lines are shown only if
+// the test fails.
+func failureLog(t *testing.T) *slog.Logger {
+	buf := new(lockedBuffer)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("pool log:\n%s", buf.String())
+		}
+	})
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// lockedBuffer is a bytes.Buffer for writers in several goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // waitGoroutines waits for wg, and fails the test with the stacks of the

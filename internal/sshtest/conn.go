@@ -1,6 +1,7 @@
 package sshtest
 
 import (
+	"io"
 	"maps"
 	"net"
 	"slices"
@@ -72,6 +73,19 @@ func (s *Server) serve(nc net.Conn, id int) {
 	// The connection is gone: x/crypto has closed every channel, so the
 	// session goroutines are ending.
 	wg.Wait()
+}
+
+// closeGracefully ends the connection with a FIN and closes it once the
+// client has closed its side (or after a second): a socket closed with
+// unread bytes (the client's answer to the channel close) sends a reset,
+// which can make the client lose the session's last packets.
+func (c *conn) closeGracefully() {
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		tc.CloseWrite()
+		tc.SetReadDeadline(time.Now().Add(time.Second))
+		io.Copy(io.Discard, tc)
+	}
+	c.nc.Close()
 }
 
 // isEnding reports whether the connection is about to close after its

@@ -111,7 +111,7 @@ loop:
 	}
 	ch.Close()
 	if c.srv.opts.CloseAfterFirstSession {
-		c.nc.Close()
+		c.closeGracefully()
 	}
 }
 
