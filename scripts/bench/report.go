@@ -361,8 +361,10 @@ func latencyTable(b *bench, sc *scenario, res results) table {
 		switch name {
 		case tLocal:
 			floor = "0"
-		case tSSHCM, tGitssh, tGitsshSetup, tGitsshRelay:
-			floor = "3"
+		case tSSHCM:
+			floor = "4" // the channel open, then gitssh's 3
+		case tGitssh, tGitsshSetup, tGitsshRelay:
+			floor = "3" // on a warm channel: exec, ls-refs, exit status
 		}
 		if name != tLocal {
 			above = fmt.Sprintf("%.1f", (m-local)/rtt)
@@ -378,7 +380,7 @@ func latencyTable(b *bench, sc *scenario, res results) table {
 	}
 	t.notes = append(t.notes,
 		"connections include the warm-up command; plain ssh connects once per command.",
-		"git also waits for the ssh process to exit, and that needs the server's exit status and channel close after git's last packet: one more round trip, so a whole command over a warm channel takes about 4 round trips plus the server's process start.")
+		"the floor: the exec (answered together with the capability advertisement), ls-refs, and the server's exit status and channel close after git's last packet (git waits for the ssh process, which waits for the status): 3 round trips on a channel opened ahead (gitssh's warm channel), 4 where the command opens its channel (ssh-cm). What is above the floor is mostly the server starting git-upload-pack.")
 	t.stderr = stderrSummary(b, sc.transports, res)
 	return t
 }

@@ -72,8 +72,8 @@ func scenarioNames() []string {
 func scenarios() []*scenario {
 	withLocal := allTransports
 	// master-rss-64 runs the ssh command directly, without git: gitssh
-	// and gitssh-setup would be the same.
-	noLocal := []string{tSSH, tSSHCM, tGitssh}
+	// and gitssh-setup would be the same (the relay is not).
+	noLocal := []string{tSSH, tSSHCM, tGitssh, tGitsshRelay}
 	return []*scenario{
 		{
 			name: "lsremote-seq", world: aliasMS10, transports: withLocal,
@@ -126,7 +126,7 @@ func scenarios() []*scenario {
 			name: "latency-25ms", world: aliasSlow, transports: withLocal,
 			repos: func(sz sizes) int { return sz.latencyCmds + 1 },
 			describe: func(b *bench) string {
-				return fmt.Sprintf("`git -c protocol.version=2 ls-remote` through an in-process TCP proxy that delays every chunk by %v each way (one round trip = %v). After one warm-up command (so that ssh-cm and gitssh hold their connection), %d sequential commands are timed one by one; the median is shown. A warm channel needs at least 3 round trips: 1 to open the channel, 2 for ls-remote over v2. Plain ssh has no warm state: every command pays TCP, key exchange and authentication.", oneWayDelay, 2*oneWayDelay, b.sz.latencyCmds)
+				return fmt.Sprintf("`git -c protocol.version=2 ls-remote` through an in-process TCP proxy that delays every chunk by %v each way (one round trip = %v). After one warm-up command (so that ssh-cm and gitssh hold their connection), %d sequential commands are timed one by one; the median is shown. On an open channel a command needs 3 round trips (exec, ls-refs, exit status); one to open the channel comes first unless it was opened ahead. Plain ssh has no warm state: every command pays TCP, key exchange and authentication.", oneWayDelay, 2*oneWayDelay, b.sz.latencyCmds)
 			},
 			run: func(ctx context.Context, b *bench, t *transport, r *runEnv) sample {
 				warm := b.runCmd(ctx, b.gitCmd(t, r, "", "-c", "protocol.version=2", "ls-remote", b.repoURL(aliasSlow, 1)))
