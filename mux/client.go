@@ -70,12 +70,7 @@ func stdioFiles(stdio Stdio) ([]*os.File, bool) {
 // connect dials the master and exchanges hellos within the hello timeout
 // (and ctx). A master of another version comes back with its connection
 // and a *VersionMismatchError: it can still be asked to stop.
-//
-// request, if not nil, writes the client's request right after its hello,
-// before the master's hello is read: one turn between the processes
-// fewer. A master whose hello does not match (protocol or program
-// version) drops a request sent so, unrun.
-func (c Client) connect(ctx context.Context, request func(*controlConn) error) (*controlConn, error) {
+func (c Client) connect(ctx context.Context) (*controlConn, error) {
 	timeout := c.HelloTimeout
 	if timeout <= 0 {
 		timeout = DefaultHelloTimeout
@@ -90,7 +85,7 @@ func (c Client) connect(ctx context.Context, request func(*controlConn) error) (
 	cc := newControlConn(nc)
 	cc.setDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { cc.setDeadline(time.Unix(1, 0)) })
-	h, err := exchangeHello(cc, c.Version, request)
+	h, err := exchangeHello(cc, c.Version)
 	stop()
 	cc.setDeadline(time.Time{})
 	if err == nil && h.Program != c.Version {
@@ -117,14 +112,7 @@ func (c Client) connect(ctx context.Context, request func(*controlConn) error) (
 // the master asks (passphrases, host keys) go to prompter. Cancelling ctx
 // cancels the command: a command not started yet is never started.
 func (c Client) Run(ctx context.Context, req Request, stdio Stdio, prompter dial.Prompter) (int, error) {
-	relay := c.Relays(stdio)
-	cc, err := c.connect(ctx, func(cc *controlConn) error {
-		if relay {
-			return cc.writeMsg(msgRunRelay, req)
-		}
-		files, _ := stdioFiles(stdio)
-		return cc.writeMsg(msgRun, req, files...)
-	})
+	cc, err := c.connect(ctx)
 	if err != nil {
 		if cc != nil {
 			cc.close()
@@ -136,11 +124,18 @@ func (c Client) Run(ctx context.Context, req Request, stdio Stdio, prompter dial
 	defer stop()
 
 	var out *relayedOutput
-	if relay {
-		// Stdin goes only to a master that has said it runs this
-		// version's requests.
+	if c.Relays(stdio) {
 		out = newRelayedOutput(cc, stdio)
-		go relayStdin(cc, stdio.Stdin, out.stdinWindow)
+		err = cc.writeMsg(msgRunRelay, req)
+		if err == nil {
+			go relayStdin(cc, stdio.Stdin, out.stdinWindow)
+		}
+	} else {
+		files, _ := stdioFiles(stdio)
+		err = cc.writeMsg(msgRun, req, files...)
+	}
+	if err != nil {
+		return ExitStatusLost, fmt.Errorf("%w: %w", ErrMasterUnavailable, err)
 	}
 	status, err := c.await(ctx, cc, out, prompter)
 	if out != nil {
@@ -288,7 +283,7 @@ func relayStdin(cc *controlConn, stdin io.Reader, window *credit) {
 // the master's pid and, for status, its statistics. A master of another
 // version is still asked: stopping an old master is what "stop" is for.
 func (c Client) Control(ctx context.Context, command string) (pid int, status *MasterStatus, err error) {
-	cc, err := c.connect(ctx, nil)
+	cc, err := c.connect(ctx)
 	if cc == nil {
 		return 0, nil, err
 	}

@@ -20,7 +20,7 @@ import (
 
 // protocolVersion is the control protocol version carried by the hello.
 // Bump it for any change a peer of the previous version would misread.
-const protocolVersion = 3
+const protocolVersion = 2
 
 // msgType is the type byte of a control frame.
 type msgType uint8
@@ -511,20 +511,13 @@ func (c *controlConn) close() error {
 
 // exchangeHello is both sides of the hello: each sends its own first, so
 // the exchange takes one round trip, and a side learns the peer's version
-// even when they differ. A client's request, if not nil, is written right
-// after its hello (pipelined). If the peer speaks another protocol
-// version, it returns the peer's hello and a *VersionMismatchError; the
-// connection still carries a msgControl, which a master of any version
-// accepts.
-func exchangeHello(c *controlConn, program string, request func(*controlConn) error) (hello, error) {
+// even when they differ. If the peer speaks another protocol version, it
+// returns the peer's hello and a *VersionMismatchError; the connection
+// still carries a msgControl, which a master of any version accepts.
+func exchangeHello(c *controlConn, program string) (hello, error) {
 	ours := hello{Version: protocolVersion, Program: program, PID: os.Getpid()}
 	if err := c.writeMsg(msgHello, ours); err != nil {
 		return hello{}, err
-	}
-	if request != nil {
-		if err := request(c); err != nil {
-			return hello{}, err
-		}
 	}
 	t, body, _, err := c.readMsg()
 	if err != nil {

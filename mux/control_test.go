@@ -528,7 +528,7 @@ func TestHello(t *testing.T) {
 				}
 				fromMaster <- result{h, err}
 			}()
-			got, err := exchangeHello(client, "client", nil)
+			got, err := exchangeHello(client, "client")
 			var mismatch *VersionMismatchError
 			if tt.wantErr {
 				if !errors.As(err, &mismatch) || *mismatch != (VersionMismatchError{Ours: protocolVersion, Theirs: tt.peerVersion}) {
@@ -565,10 +565,10 @@ func TestServerAndClientHello(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		h, err := exchangeHello(master, "v-master", nil)
+		h, err := exchangeHello(master, "v-master")
 		done <- result{h, err}
 	}()
-	h, err := exchangeHello(client, "v-client", nil)
+	h, err := exchangeHello(client, "v-client")
 	if err != nil || h.Program != "v-master" || h.Version != protocolVersion {
 		t.Errorf("exchangeHello() = %+v, %v", h, err)
 	}
@@ -581,7 +581,7 @@ func TestServerAndClientHello(t *testing.T) {
 func TestHelloRejectsOtherFirstMessage(t *testing.T) {
 	client, master := controlPair(t)
 	go master.writeMsg(msgExit, exitMsg{Status: 1})
-	if _, err := exchangeHello(client, "c", nil); !errors.Is(err, errBadFrame) {
+	if _, err := exchangeHello(client, "c"); !errors.Is(err, errBadFrame) {
 		t.Errorf("exchangeHello() error = %v, want %v", err, errBadFrame)
 	}
 }

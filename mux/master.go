@@ -185,7 +185,7 @@ func (m *Master) serve(ctx context.Context, wg *sync.WaitGroup, c net.Conn) {
 		m.log.Warn("refusing control client", "err", err)
 		return
 	}
-	theirs, helloErr := exchangeHello(cc, m.cfg.Version, nil)
+	theirs, helloErr := exchangeHello(cc, m.cfg.Version)
 	var mismatch *VersionMismatchError
 	if helloErr != nil && !errors.As(helloErr, &mismatch) {
 		// Also what a probe for a live master looks like: not a warning.
@@ -193,8 +193,9 @@ func (m *Master) serve(ctx context.Context, wg *sync.WaitGroup, c net.Conn) {
 		return
 	}
 	if helloErr == nil && theirs.Program != m.cfg.Version {
-		// The client takes this master for another version's and runs
-		// its command elsewhere: a run it pipelined is not run here.
+		// Another build of gitssh takes this master for another
+		// version's, and runs its commands elsewhere: a run it sends
+		// anyway is not run here.
 		mismatch = &VersionMismatchError{Ours: protocolVersion, Theirs: theirs.Version, OursProgram: m.cfg.Version, TheirsProgram: theirs.Program}
 		helloErr = mismatch
 	}

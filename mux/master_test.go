@@ -455,9 +455,9 @@ func TestClientVersionMismatch(t *testing.T) {
 }
 
 // TestMasterRunsNothingForAnotherProgram: a client of the same protocol
-// but another build sends its run right after its hello, then sees the
-// master's program differ and runs the command elsewhere: the master must
-// not have run it too. Nor does it, with or without the relay.
+// but another build sees the master's program differ and runs its command
+// elsewhere; a run such a client sends without waiting for the master's
+// hello is not run by the master either.
 func TestMasterRunsNothingForAnotherProgram(t *testing.T) {
 	srv := sshtest.NewServer(t, sshtest.Options{})
 	tm := startMaster(t, MasterConfig{Dial: sshtestDialer(t, srv), Version: "gitssh old"})
