@@ -2,6 +2,7 @@ package testworld
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"net"
 	"os"
@@ -12,11 +13,16 @@ import (
 )
 
 // daemon is one long-running server process started in the foreground,
-// with its stdout and stderr appended to a log file: the plumbing the
-// non-OpenSSH servers share (start, readiness, stop, log tail).
+// with its stdout and stderr appended to a log file: the plumbing sshd,
+// dropbear and HAProxy share (start, readiness, stop, log tail).
 type daemon struct {
 	name string // for messages: "dropbear"
 	log  string // the log file
+	out  string // where stdout and stderr go if not to log (sshd -E logs elsewhere)
+
+	// stopped, if set, is called once the process has been waited for
+	// (sshd removes its pid file).
+	stopped func()
 
 	mu     sync.Mutex    // guards the fields that follow
 	cmd    *exec.Cmd     // nil when stopped
@@ -32,7 +38,7 @@ func (d *daemon) start(cmd *exec.Cmd, timeout time.Duration, ready func(deadline
 	if d.cmd != nil {
 		return fmt.Errorf("testworld: %s is already running", d.name)
 	}
-	out, err := os.OpenFile(d.log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	out, err := os.OpenFile(cmp.Or(d.out, d.log), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -66,10 +72,7 @@ func (d *daemon) start(cmd *exec.Cmd, timeout time.Duration, ready func(deadline
 			}
 		}
 		d.stopLocked()
-		tail := ""
-		if data, err := os.ReadFile(d.log); err == nil && int64(len(data)) >= logStart {
-			tail = lastLines(string(data[logStart:]), 30)
-		}
+		tail := d.tail(logStart)
 		if strings.Contains(tail, "Address already in use") || strings.Contains(tail, "Address in use") {
 			lastErr = fmt.Errorf("%w (%w)", lastErr, errAddrInUse)
 		}
@@ -96,7 +99,28 @@ func (d *daemon) stopLocked() error {
 		err = fmt.Errorf("testworld: %s (pid %d) did not exit", d.name, d.cmd.Process.Pid)
 	}
 	d.cmd, d.exited = nil, nil
+	if d.stopped != nil {
+		d.stopped()
+	}
 	return err
+}
+
+// tail returns the last lines of the log since offset and, when stdout
+// and stderr go elsewhere, the last lines written there: what the process
+// said before it could open its log.
+func (d *daemon) tail(offset int64) string {
+	var b strings.Builder
+	if data, err := os.ReadFile(d.log); err == nil && int64(len(data)) >= offset {
+		b.WriteString(lastLines(string(data[offset:]), 30))
+	}
+	if d.out == "" {
+		return b.String()
+	}
+	if data, err := os.ReadFile(d.out); err == nil && len(data) > 0 {
+		fmt.Fprintf(&b, "--- tail of %s ---\n", d.out)
+		b.WriteString(lastLines(string(data), 10))
+	}
+	return b.String()
 }
 
 // pid returns the process id, or 0 when stopped.
@@ -117,6 +141,12 @@ func sshBanner(addr string, deadline time.Time) error {
 		return err
 	}
 	defer c.Close()
+	return readBanner(c, deadline)
+}
+
+// readBanner reads the first line from c and requires an "SSH-2.0-"
+// banner.
+func readBanner(c net.Conn, deadline time.Time) error {
 	c.SetDeadline(deadline)
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
@@ -126,4 +156,23 @@ func sshBanner(addr string, deadline time.Time) error {
 		return fmt.Errorf("unexpected banner %q", line)
 	}
 	return nil
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.SplitAfter(s, "\n")
+	if len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "")
 }

@@ -6,9 +6,9 @@
 // are not OpenSSH show behaviours sshd does not: dropbear ([StartDropbear],
 // whose idle timeout ignores global requests) and tinysshd
 // ([StartTinySSHD], one session per connection), both from Debian's
-// packages and run under nss_wrapper with a private home. Processes share
-// the small daemon type (start, readiness, stop, log tail); sshd keeps its
-// own for its pid file and probe accounting.
+// packages and run under nss_wrapper with a private home. The servers run
+// in the foreground (sshd, dropbear, HAProxy) share the small daemon type
+// (start, readiness, stop, log tail).
 //
 // Nothing it does touches the real ~/.ssh or the system's sshd: every file
 // lives under the directory the caller passes, every server listens on

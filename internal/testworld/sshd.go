@@ -1,7 +1,6 @@
 package testworld
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -54,12 +53,10 @@ type SSHD struct {
 	opts SSHDOptions
 	port int
 	path string // absolute path of the sshd binary
+	d    daemon
 
-	// mu guards the fields that follow.
-	mu     sync.Mutex
-	cmd    *exec.Cmd     // nil when stopped
-	exited chan struct{} // closed when cmd has been waited for
-	probes map[int]bool  // local ports of our own readiness probes
+	mu     sync.Mutex   // guards the fields that follow
+	probes map[int]bool // local ports of our own readiness probes
 }
 
 // File names inside an sshd directory.
@@ -125,6 +122,11 @@ func StartSSHD(dir string, opts SSHDOptions) (*SSHD, error) {
 		return nil, err
 	}
 	s := &SSHD{dir: dir, opts: opts, path: path, probes: map[int]bool{}}
+	s.d = daemon{
+		log:     s.LogPath(),
+		out:     filepath.Join(dir, sshdOutName),
+		stopped: func() { os.Remove(filepath.Join(dir, sshdPidName)) },
+	}
 	if err := os.MkdirAll(s.HomeDir(), 0o755); err != nil {
 		return nil, err
 	}
@@ -140,6 +142,7 @@ func StartSSHD(dir string, opts SSHDOptions) (*SSHD, error) {
 		if err := s.writeConfig(); err != nil {
 			return nil, err
 		}
+		s.d.name = "sshd on " + s.Addr() // s is not shared yet
 		err = s.Start()
 		if err == nil {
 			return s, nil
@@ -220,110 +223,34 @@ func (s *SSHD) writeConfig() error {
 // configuration and authorized_keys. [StartSSHD] calls it; tests call it
 // after [SSHD.Stop].
 func (s *SSHD) Start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd != nil {
-		return fmt.Errorf("testworld: sshd on port %d is already running", s.port)
-	}
-	out, err := os.OpenFile(filepath.Join(s.dir, sshdOutName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer out.Close() // the child has its own copy
-	logStart := fileSize(s.LogPath())
 	cmd := exec.Command(s.path, "-D", "-e", "-f", s.ConfigPath(), "-E", s.LogPath())
 	cmd.Dir = s.dir
-	cmd.Stdout = out
-	cmd.Stderr = out
 	if s.opts.Detach {
 		cmd.SysProcAttr = newSessionAttr()
 	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("testworld: start sshd: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	s.cmd, s.exited = cmd, exited
-
-	if err := s.waitReady(exited); err != nil {
-		s.stopLocked()
-		tail := s.logTail(logStart)
-		if strings.Contains(tail, "Address already in use") {
-			err = fmt.Errorf("%w (%w)", err, errAddrInUse)
-		}
-		return fmt.Errorf("testworld: sshd on 127.0.0.1:%d: %w\n--- tail of %s ---\n%s", s.port, err, s.LogPath(), tail)
-	}
-	return nil
+	// Ready when sshd sends its "SSH-2.0" banner.
+	return s.d.start(cmd, s.opts.StartTimeout, s.probe)
 }
 
-// waitReady waits until sshd accepts a TCP connection on its port and
-// sends its "SSH-2.0" banner, or exits, or the start timeout passes.
-func (s *SSHD) waitReady(exited <-chan struct{}) error {
-	deadline := time.Now().Add(s.opts.StartTimeout)
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
-	var lastErr error
-	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
-		select {
-		case <-exited:
-			return fmt.Errorf("sshd exited during startup (%v)", s.cmd.ProcessState)
-		default:
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no SSH banner within %v: %v", s.opts.StartTimeout, lastErr)
-		}
-		if lastErr = s.probe(addr, deadline); lastErr == nil {
-			return nil
-		}
-		time.Sleep(delay)
-	}
-}
-
-func (s *SSHD) probe(addr string, deadline time.Time) error {
-	c, err := net.DialTimeout("tcp", addr, time.Until(deadline))
+// probe is sshBanner that remembers its local port, so that
+// [SSHD.Connections] does not count it.
+func (s *SSHD) probe(deadline time.Time) error {
+	c, err := net.DialTimeout("tcp", s.Addr(), time.Until(deadline))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	s.mu.Lock()
 	s.probes[c.LocalAddr().(*net.TCPAddr).Port] = true
-	c.SetDeadline(deadline)
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("read banner: %w", err)
-	}
-	if !strings.HasPrefix(line, "SSH-2.0-") {
-		return fmt.Errorf("unexpected banner %q", line)
-	}
-	return nil
+	s.mu.Unlock()
+	return readBanner(c, deadline)
 }
 
 // Stop kills the server and every process it started: the listener and all
 // the connections it accepted, with their remote commands, like a crashed
 // or rebooted server. Clients see their connections drop. Stop is
 // idempotent.
-func (s *SSHD) Stop() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stopLocked()
-}
-
-func (s *SSHD) stopLocked() error {
-	if s.cmd == nil {
-		return nil
-	}
-	killTree(s.cmd.Process.Pid)
-	var err error
-	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		err = fmt.Errorf("testworld: sshd (pid %d) did not exit", s.cmd.Process.Pid)
-	}
-	s.cmd, s.exited = nil, nil
-	os.Remove(filepath.Join(s.dir, sshdPidName))
-	return err
-}
+func (s *SSHD) Stop() error { return s.d.stop() }
 
 // Restart stops the server as [SSHD.Stop] does and starts it again on the
 // same port with the same host keys.
@@ -335,14 +262,7 @@ func (s *SSHD) Restart() error {
 }
 
 // Pid returns the process id of the listening sshd, or 0 when stopped.
-func (s *SSHD) Pid() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return 0
-	}
-	return s.cmd.Process.Pid
-}
+func (s *SSHD) Pid() int { return s.d.pid() }
 
 // Port returns the TCP port the server listens on (on 127.0.0.1).
 func (s *SSHD) Port() int { return s.port }
@@ -472,39 +392,6 @@ func RunningPid(dir string) int {
 		return 0
 	}
 	return pid
-}
-
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// logTail returns the last lines sshd wrote to its log since offset, and
-// whatever it wrote to stdout/stderr before it could open the log.
-func (s *SSHD) logTail(offset int64) string {
-	var b strings.Builder
-	if data, err := os.ReadFile(s.LogPath()); err == nil && int64(len(data)) >= offset {
-		b.WriteString(lastLines(string(data[offset:]), 30))
-	}
-	if data, err := os.ReadFile(filepath.Join(s.dir, sshdOutName)); err == nil && len(data) > 0 {
-		b.WriteString("--- sshd stderr ---\n")
-		b.WriteString(lastLines(string(data), 10))
-	}
-	return b.String()
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.SplitAfter(s, "\n")
-	if len(lines) > 0 && lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "")
 }
 
 // keygen runs ssh-keygen to write a new key (and its .pub) at path,
