@@ -484,30 +484,7 @@ func serveAgent(t *testing.T, keyring agent.Agent) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() { agent.ServeAgent(keyring, c) })
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
+	sshtest.Serve(t, ln, func(c net.Conn) { agent.ServeAgent(keyring, c) })
 	return path
 }
 
@@ -585,32 +562,7 @@ func TestDialConnectRefused(t *testing.T) {
 // a server behind a blackholing firewall after the TCP handshake.
 func silentListener(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().(*net.TCPAddr).Port
+	return sshtest.Listen(t, nil).Addr().(*net.TCPAddr).Port
 }
 
 func TestDialConnectTimeout(t *testing.T) {

@@ -379,20 +379,7 @@ func fakeMaster(t *testing.T, serve func(net.Conn)) (path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				serve(c)
-			})
-		}
-	})
+	sshtest.Serve(t, ln, serve)
 	return path
 }
 

@@ -6,9 +6,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/gitssh/gitssh/internal/sshtest"
 )
 
 func TestPipeListenDial(t *testing.T) {
@@ -22,20 +25,11 @@ func TestPipeListenDial(t *testing.T) {
 		t.Errorf("second listenControl = %v, want ErrMasterRunning", err)
 	}
 
-	var wg sync.WaitGroup
-	t.Cleanup(wg.Wait)
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if err := checkPeer(c); err != nil {
-				t.Errorf("checkPeer: %v", err)
-			}
-			c.Write([]byte("ok"))
-			c.Close()
+	l := sshtest.Serve(t, ln, func(c net.Conn) {
+		if err := checkPeer(c); err != nil {
+			t.Errorf("checkPeer: %v", err)
 		}
+		c.Write([]byte("ok"))
 	})
 
 	// A burst bigger than the pipe has instances: the dials that meet
@@ -56,7 +50,7 @@ func TestPipeListenDial(t *testing.T) {
 		})
 	}
 	dials.Wait()
-	ln.Close()
+	l.Close()
 }
 
 func TestPrivateDirWindows(t *testing.T) {

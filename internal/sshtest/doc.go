@@ -17,7 +17,10 @@
 // only; it is the one to use inside a testing/synctest bubble, where network
 // I/O would stop the fake clock (create it inside the bubble). Both are closed, and every goroutine they
 // started has ended, by the time the test's cleanup returns. [Transports]
-// lists both, for tests that should run over each.
+// lists both, for tests that should run over each. For peers that do not
+// speak SSH (an agent socket, a control socket, a server that never
+// answers), [Serve] and [Listen] accept and serve plain connections and
+// close them all when the test ends.
 //
 // # Commands
 //

@@ -3,6 +3,7 @@ package sshtest_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -610,4 +611,57 @@ func TestPipe(t *testing.T) {
 		}
 		b.Close()
 	})
+}
+
+func TestListener(t *testing.T) {
+	// One connection is served and ends when serve returns; one is held
+	// in serve until Close, which must end it.
+	served := make(chan string)
+	l := sshtest.Listen(t, func(c net.Conn) {
+		line := make([]byte, 4)
+		io.ReadFull(c, line)
+		served <- string(line)
+		if string(line) == "hold" {
+			io.Copy(io.Discard, c)
+		}
+	})
+	readEOF := func(c net.Conn) error {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if n, err := c.Read(make([]byte, 1)); err != io.EOF {
+			return fmt.Errorf("read = %d, %v; want EOF", n, err)
+		}
+		return nil
+	}
+	for _, msg := range []string{"done", "hold"} {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-served; got != msg {
+			t.Fatalf("served %q, want %q", got, msg)
+		}
+		if msg == "done" {
+			if err := readEOF(c); err != nil {
+				t.Errorf("after serve returned: %v", err)
+			}
+			continue
+		}
+		if got := l.Accepted(); got != 2 {
+			t.Errorf("Accepted() = %d, want 2", got)
+		}
+		if err := l.Close(); err != nil {
+			t.Errorf("Close() = %v", err)
+		}
+		if err := readEOF(c); err != nil {
+			t.Errorf("after Close: %v", err)
+		}
+	}
+	if c, err := net.Dial("tcp", l.Addr().String()); err == nil {
+		c.Close()
+		t.Error("Dial after Close succeeded")
+	}
 }

@@ -5,47 +5,20 @@ import (
 	"crypto/rand"
 	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/gitssh/gitssh/internal/sshtest"
 )
 
 // startCopyEcho starts a server that copies every connection back to
 // itself and half-closes it at EOF.
 func startCopyEcho(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() {
-				io.Copy(c, c)
-				c.(*net.TCPConn).CloseWrite()
-			})
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().String()
+	return sshtest.Listen(t, func(c net.Conn) {
+		io.Copy(c, c)
+		c.(*net.TCPConn).CloseWrite()
+	}).Addr().String()
 }
 
 func TestDelayProxyAddsLatencyAndKeepsOrder(t *testing.T) {

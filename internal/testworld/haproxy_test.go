@@ -10,68 +10,39 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gitssh/gitssh/internal/sshtest"
 )
 
 // echoServer is a line echo server on 127.0.0.1 that counts the
 // connections it accepted, closed at cleanup.
 type echoServer struct {
-	ln net.Listener
-	wg sync.WaitGroup
+	l *sshtest.Listener
 
-	mu    sync.Mutex
-	conns []net.Conn
-	lines []string // every line received, on any connection
+	mu    sync.Mutex // guards lines
+	lines []string   // every line received, on any connection
 }
 
 func newEchoServer(t *testing.T) *echoServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &echoServer{ln: ln}
-	e.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	e := &echoServer{}
+	e.l = sshtest.Listen(t, func(c net.Conn) {
+		sc := bufio.NewScanner(c)
+		for sc.Scan() {
+			e.mu.Lock()
+			e.lines = append(e.lines, sc.Text())
+			e.mu.Unlock()
+			if _, err := c.Write([]byte(sc.Text() + "\n")); err != nil {
 				return
 			}
-			e.mu.Lock()
-			e.conns = append(e.conns, c)
-			e.mu.Unlock()
-			e.wg.Go(func() {
-				defer c.Close()
-				sc := bufio.NewScanner(c)
-				for sc.Scan() {
-					e.mu.Lock()
-					e.lines = append(e.lines, sc.Text())
-					e.mu.Unlock()
-					if _, err := c.Write([]byte(sc.Text() + "\n")); err != nil {
-						return
-					}
-				}
-			})
 		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		e.mu.Lock()
-		for _, c := range e.conns {
-			c.Close()
-		}
-		e.mu.Unlock()
-		e.wg.Wait()
 	})
 	return e
 }
 
-func (e *echoServer) Addr() string { return e.ln.Addr().String() }
+func (e *echoServer) Addr() string { return e.l.Addr().String() }
 
-func (e *echoServer) Connections() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return len(e.conns)
-}
+func (e *echoServer) Connections() int { return e.l.Accepted() }
 
 func (e *echoServer) Received() []string {
 	e.mu.Lock()
