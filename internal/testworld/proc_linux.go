@@ -120,7 +120,7 @@ func KillMentioning(s string) ([]string, error) {
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
 		alive := false
 		for _, pid := range pids {
-			alive = alive || processAlive(pid)
+			alive = alive || Running(pid)
 		}
 		if !alive {
 			return found, nil

@@ -1,6 +1,12 @@
 package testworld
 
-import "testing"
+import (
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+)
 
 func TestMentionsPath(t *testing.T) {
 	tests := []struct {
@@ -17,5 +23,30 @@ func TestMentionsPath(t *testing.T) {
 		if got := mentionsPath(tt.cmdline, tt.path); got != tt.want {
 			t.Errorf("mentionsPath(%q, %q) = %v, want %v", tt.cmdline, tt.path, got, tt.want)
 		}
+	}
+}
+
+func TestRunningZombie(t *testing.T) {
+	// A child that has exited but that nobody has waited for is a zombie:
+	// kill(pid, 0) still succeeds, and Running must say no.
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	defer cmd.Wait()
+	for deadline := time.Now().Add(10 * time.Second); !isZombie(pid); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("child %d never became a zombie", pid)
+		}
+	}
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Fatalf("kill(%d, 0) = %v; a zombie still exists", pid, err)
+	}
+	if Running(pid) {
+		t.Errorf("Running(%d) = true for a zombie", pid)
+	}
+	if !Running(os.Getpid()) {
+		t.Errorf("Running(self) = false")
 	}
 }

@@ -8,13 +8,11 @@ import "syscall"
 // outlives the test process's process group.
 func newSessionAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }
 
-func processAlive(pid int) bool {
+// Running reports whether process pid exists and has not exited: a zombie
+// that a non-reaping init has not waited for is not running.
+func Running(pid int) bool {
 	if syscall.Kill(pid, 0) != nil {
 		return false
 	}
 	return !isZombie(pid)
 }
-
-// Running reports whether process pid exists and has not exited: a zombie
-// that a non-reaping init has not waited for is not running.
-func Running(pid int) bool { return processAlive(pid) }

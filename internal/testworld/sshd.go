@@ -365,12 +365,12 @@ func StopDir(dir string) error {
 	if err != nil || pid <= 1 {
 		return fmt.Errorf("testworld: bad pid file %s", pidPath)
 	}
-	if !processAlive(pid) {
+	if !Running(pid) {
 		os.Remove(pidPath)
 		return nil
 	}
 	killTree(pid)
-	for deadline := time.Now().Add(10 * time.Second); processAlive(pid); {
+	for deadline := time.Now().Add(10 * time.Second); Running(pid); {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("testworld: sshd (pid %d) did not exit", pid)
 		}
@@ -388,7 +388,7 @@ func RunningPid(dir string) int {
 		return 0
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 1 || !processAlive(pid) {
+	if err != nil || pid <= 1 || !Running(pid) {
 		return 0
 	}
 	return pid

@@ -90,8 +90,8 @@ func TestSSHDAcceptsKeyAndSurvivesRestart(t *testing.T) {
 	if err := s.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	if s.Pid() == pid || processAlive(pid) {
-		t.Errorf("after Restart, old sshd %d alive=%v, new pid %d", pid, processAlive(pid), s.Pid())
+	if s.Pid() == pid || Running(pid) {
+		t.Errorf("after Restart, old sshd %d alive=%v, new pid %d", pid, Running(pid), s.Pid())
 	}
 	// Same port and host keys: the known_hosts written before still works.
 	out, err = sshCmd(t, "-F", c.SSHConfig, DefaultAlias, "echo again").CombinedOutput()
@@ -164,7 +164,7 @@ func TestStopKillsOpenSessions(t *testing.T) {
 	}
 	time.Sleep(50 * time.Millisecond) // let init reap the orphans
 	for _, pid := range tree {
-		if processAlive(pid) {
+		if Running(pid) {
 			t.Errorf("process %d of the server's tree survived Stop", pid)
 		}
 	}

@@ -579,26 +579,11 @@ func (b *bench) stopMasters() {
 // bench started) if it has not within d.
 func waitGone(pid int, d time.Duration) {
 	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if !alive(pid) {
+		if !testworld.Running(pid) {
 			return
 		}
 	}
 	syscall.Kill(pid, syscall.SIGKILL)
-}
-
-func alive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(data)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z' && s[i+2] != 'X'
-	}
-	return true
 }
 
 // cleanup stops every process the bench started and removes its
