@@ -163,7 +163,10 @@ func TestMasterRunsCommands(t *testing.T) {
 }
 
 func TestMasterSharesConnections(t *testing.T) {
+	// Every command waits until all n run at once, so the master carries
+	// them all together, or they never end.
 	const n = 20
+	line := fmt.Sprintf("barrier %d", n)
 	srv := sshtest.NewServer(t, sshtest.Options{})
 	tm := startMaster(t, MasterConfig{Dial: sshtestDialer(t, srv), Version: "gitssh 1.2.3"})
 	d := sshtestDest(t, srv)
@@ -172,7 +175,7 @@ func TestMasterSharesConnections(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range results {
 		wg.Go(func() {
-			results[i] = runClient(ctx, t, tm.client, d, "sleep 100ms", "", noAsker{})
+			results[i] = runClient(ctx, t, tm.client, d, line, "", noAsker{})
 		})
 	}
 	wg.Wait()
@@ -180,6 +183,9 @@ func TestMasterSharesConnections(t *testing.T) {
 		if r.status != 0 || r.err != nil {
 			t.Errorf("client %d = %d, %v (stderr %q); want 0, nil", i, r.status, r.err, r.stderr)
 		}
+	}
+	if got := srv.MaxRunning(); got != n {
+		t.Errorf("server ran at most %d commands at once, want all %d", got, n)
 	}
 	accepted := srv.Accepted()
 	if accepted > 2 {

@@ -152,10 +152,11 @@ func checkAllSucceeded(t *testing.T, line string, results []poolResult) {
 var ignoreLearned = cmpopts.IgnoreFields(serverLimits{}, "Learned")
 
 func TestPoolLearnsChannelLimit(t *testing.T) {
-	const (
-		n    = 12
-		line = "sleep 100ms"
-	)
+	// Every command waits until all n run at once: with one channel per
+	// connection the pool must learn the limit and spread them over n
+	// connections, or they never end.
+	const n = 12
+	line := fmt.Sprintf("barrier %d", n)
 	srv := sshtest.NewServer(t, sshtest.Options{MaxChannelsPerConn: 1})
 	path := filepath.Join(t.TempDir(), "limits.json")
 	// Refusals of commands are the point; warm channels have their own tests.
@@ -165,8 +166,11 @@ func TestPoolLearnsChannelLimit(t *testing.T) {
 	if got := len(srv.Execs()); got != n {
 		t.Errorf("server ran %d commands, want %d (a refused channel must not run twice, nor a started command again)", got, n)
 	}
-	if got := srv.Accepted(); got > n {
-		t.Errorf("server accepted %d connections for %d commands, want at most %d", got, n, n)
+	if got := srv.MaxRunning(); got != n {
+		t.Errorf("server ran at most %d commands at once, want %d", got, n)
+	}
+	if got := srv.Accepted(); got != n {
+		t.Errorf("server accepted %d connections for %d commands at once, one channel each; want %d", got, n, n)
 	}
 	server := p.server
 	if err := p.limits.save(); err != nil { // waits for a save in flight
@@ -214,12 +218,20 @@ func TestPoolStaysWithinLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			const line = "sleep 100ms"
+			// Every command waits until all run at once, so the pool
+			// carries them all together, or they never end.
+			line := fmt.Sprintf("barrier %d", tt.commands)
 			srv := sshtest.NewServer(t, sshtest.Options{MaxChannelsPerConn: tt.limit})
 			p := newTestPool(t, srv, nil, nil, PoolConfig{})
 			checkAllSucceeded(t, line, runBurst(testContext(t), p, tt.commands, line))
+			if got := srv.MaxRunning(); got != tt.commands {
+				t.Errorf("server ran at most %d commands at once, want all %d", got, tt.commands)
+			}
 			if got := srv.Accepted(); got > tt.wantConns {
 				t.Errorf("server accepted %d connections for %d commands, want at most %d", got, tt.commands, tt.wantConns)
+			}
+			if got := srv.Refused(); got != 0 {
+				t.Errorf("server refused %d channels; want 0 (the pool put more on a connection than its limit)", got)
 			}
 			if got := len(srv.Execs()); got != tt.commands {
 				t.Errorf("server ran %d commands, want %d", got, tt.commands)

@@ -56,7 +56,13 @@ func TestWarmChannelKeepsToKnownLimit(t *testing.T) {
 			t.Fatalf("command %d = %+v", i, got)
 		}
 	}
-	checkAllSucceeded(t, "sleep 20ms", runBurst(ctx, p, 6, "sleep 20ms"))
+	// The burst's commands wait until all run at once: six connections,
+	// each with its warm channel taken by a command.
+	const burst = "barrier 6"
+	checkAllSucceeded(t, burst, runBurst(ctx, p, 6, burst))
+	if got := srv.MaxRunning(); got != 6 {
+		t.Errorf("server ran at most %d commands at once, want 6", got)
+	}
 	if n := srv.Refused(); n != 0 {
 		t.Errorf("server refused %d channels of a pool that knew its limit, want 0", n)
 	}

@@ -38,6 +38,10 @@
 //	noexit         close the channel without an exit status
 //	hang           do nothing until the client closes the channel or the
 //	               server is closed
+//	barrier N      wait until N barrier commands are waiting on the server
+//	               at once (this one included), then exit 0; so every
+//	               one of them was running at the same time. Until then
+//	               it waits as hang does
 //	drop [N]       write N bytes of [Pattern] to stdout (default 0), then
 //	               close the whole connection without a goodbye
 //	bytes N        write N bytes of [Pattern] to stdout, exit 0

@@ -127,6 +127,12 @@ type Server struct {
 	// larvalRequests counts those that came before the exec or shell.
 	larvalRequests int
 	execs          []Exec
+	running        int // exec'd commands that have not ended
+	maxRunning     int // the most running at once
+	// barrier is closed when barrierWaiting barrier commands (see
+	// [Server.arrive]) have arrived; nil until the first arrives.
+	barrier        chan struct{}
+	barrierWaiting int
 }
 
 // NewServer starts a server listening on 127.0.0.1 on a free port. It is
@@ -412,6 +418,43 @@ func (s *Server) Execs() []Exec {
 		execs[i].Env = maps.Clone(execs[i].Env)
 	}
 	return execs
+}
+
+// MaxRunning returns the most commands (exec requests) that were running
+// on the server at the same time, over all its connections. A command runs
+// from its exec request until it frees its channel slot, which is before
+// the client can see its exit status: commands a client ran one after
+// another never count as running at once.
+func (s *Server) MaxRunning() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxRunning
+}
+
+// arrive counts a barrier command that waits for n and returns the channel
+// that is closed when n have arrived, counting from the last release.
+func (s *Server) arrive(n int) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.barrier == nil {
+		s.barrier = make(chan struct{})
+	}
+	ch := s.barrier
+	s.barrierWaiting++
+	if s.barrierWaiting >= n {
+		close(ch)
+		s.barrier, s.barrierWaiting = nil, 0
+	}
+	return ch
+}
+
+// leave uncounts a barrier command that gives up waiting on ch.
+func (s *Server) leave(ch <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.barrier != nil && s.barrier == ch {
+		s.barrierWaiting--
+	}
 }
 
 func (s *Server) count(f func()) {

@@ -48,9 +48,18 @@ func (c *conn) session(ch ssh.Channel, reqs <-chan *ssh.Request, pr *probe) {
 			}
 			started = true
 			e := Exec{Conn: c.id, User: c.sc.User(), Command: p.Command, Env: maps.Clone(env)}
-			c.srv.count(func() { c.srv.execs = append(c.srv.execs, e) })
+			c.srv.count(func() {
+				c.srv.execs = append(c.srv.execs, e)
+				c.srv.running++
+				c.srv.maxRunning = max(c.srv.maxRunning, c.srv.running)
+			})
 			reply(req, true)
-			x := &command{conn: c, ch: ch, env: e.Env, gone: gone, release: release}
+			var ended sync.Once
+			end := func() {
+				ended.Do(func() { c.srv.count(func() { c.srv.running-- }) })
+				release()
+			}
+			x := &command{conn: c, ch: ch, env: e.Env, gone: gone, release: end}
 			wg.Go(func() { x.run(p.Command) })
 		case "shell":
 			if started || c.srv.opts.RefuseShell {
@@ -210,6 +219,23 @@ func (x *command) run(cmdline string) {
 	case "hang":
 		x.wait(nil)
 		x.abandon()
+	case "barrier":
+		n, err := strconv.Atoi(args)
+		if err != nil || n < 1 {
+			x.usage("barrier N")
+			return
+		}
+		srv := x.conn.srv
+		released := srv.arrive(n)
+		select {
+		case <-released:
+			x.exit(0)
+		case <-x.gone:
+			srv.leave(released)
+			x.abandon()
+		case <-srv.done:
+			x.abandon()
+		}
 	case "drop":
 		n := 0
 		if args != "" {

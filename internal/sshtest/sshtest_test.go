@@ -83,6 +83,8 @@ func TestExec(t *testing.T) {
 		{name: "bytes", cmd: "bytes 100000", want: result{Stdout: string(sshtest.Pattern(100000)), Exit: "status 0"}},
 		{name: "unknown", cmd: "git-upload-pack '/p/r.git'", want: result{Stderr: "sshtest: git-upload-pack: command not found\n", Exit: "status 127"}},
 		{name: "bad argument", cmd: "exit x", want: result{Stderr: "sshtest: usage: exit N\n", Exit: "status 2"}},
+		{name: "barrier of one", cmd: "barrier 1", want: result{Exit: "status 0"}},
+		{name: "barrier of none", cmd: "barrier 0", want: result{Stderr: "sshtest: usage: barrier N\n", Exit: "status 2"}},
 	}
 	for _, tr := range sshtest.Transports() {
 		t.Run(tr.Name, func(t *testing.T) {
@@ -486,6 +488,9 @@ func TestCounters(t *testing.T) {
 	if got := s.Channels(); got != 4 {
 		t.Errorf("Channels() = %d, want 4", got)
 	}
+	if got := s.MaxRunning(); got != 1 {
+		t.Errorf("MaxRunning() = %d after commands run one after another, want 1", got)
+	}
 	execs := s.Execs()
 	execs[0].Env["X"] = "mutated"
 	if _, ok := s.Execs()[0].Env["X"]; ok {
@@ -500,7 +505,7 @@ func TestCloseWaitsForEverything(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := sshtest.NewPipeServer(t, sshtest.Options{AuthDelay: time.Second})
 		c := s.Dial(t)
-		for _, cmd := range []string{"hang", "sleep 1h", "cat"} {
+		for _, cmd := range []string{"hang", "sleep 1h", "cat", "barrier 2"} {
 			sess, err := c.NewSession()
 			if err != nil {
 				t.Fatal(err)
@@ -664,4 +669,54 @@ func TestListener(t *testing.T) {
 		c.Close()
 		t.Error("Dial after Close succeeded")
 	}
+}
+
+func TestBarrier(t *testing.T) {
+	// synctest.Wait lets every server goroutine finish what it can, so
+	// that "still waiting" is a fact, not a guess about timing.
+	synctest.Test(t, func(t *testing.T) {
+		s := sshtest.NewPipeServer(t, sshtest.Options{})
+		c1, c2 := s.Dial(t), s.Dial(t)
+		start := func(c *ssh.Client) (sess *ssh.Session, done <-chan error) {
+			sess, err := c.NewSession()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sess.Start("barrier 3"); err != nil {
+				t.Fatal(err)
+			}
+			errc := make(chan error, 1)
+			go func() { errc <- sess.Wait() }()
+			return sess, errc
+		}
+		waiting := func(what string, done <-chan error) {
+			t.Helper()
+			synctest.Wait()
+			select {
+			case err := <-done:
+				t.Fatalf("%s ended (%v) before 3 were waiting", what, err)
+			default:
+			}
+		}
+
+		// One that gives up no longer counts.
+		gaveUp, gaveUpDone := start(c1)
+		waiting("the first", gaveUpDone)
+		gaveUp.Close()
+		<-gaveUpDone
+
+		_, a := start(c1)
+		_, b := start(c2)
+		waiting("two of three", a)
+		waiting("two of three", b)
+		_, c := start(c2)
+		for _, done := range []<-chan error{a, b, c} {
+			if err := <-done; err != nil {
+				t.Errorf("barrier 3 = %v, want exit 0", err)
+			}
+		}
+		if got := s.MaxRunning(); got != 3 {
+			t.Errorf("MaxRunning() = %d, want 3", got)
+		}
+	})
 }
