@@ -98,6 +98,12 @@ package main
 //	    N git ls-remotes of r1..r20 (world -repos 20) of the server (or the
 //	    one named), P at a time, within 45s; writes "failed" (empty when
 //	    all succeeded), stdout.all and stderr.all.
+//	hold [-name NAME] N
+//	    N sessions at once through gitssh to the server (or the one named),
+//	    each held on the server until all N are running there, then
+//	    printing "held"; within 45s, with the files burst writes. So N
+//	    sessions were open at the same time: for a pool's connection counts
+//	    and learned limits, whatever the machine's speed.
 //	bgpid VAR
 //	    Set VAR to the pid of the most recent background exec (for waitgone,
 //	    which bounds a wait that testscript's own wait does not).
@@ -247,7 +253,8 @@ func scriptParams(t *testing.T, relay bool) testscript.Params {
 			"blackhole":  cmdBlackhole,
 			"elapsed":    cmdElapsed,
 			"bgpid":      cmdBgPid,
-			"burst":      cmdBurst,
+			"burst":      burstCmd("ls-remote"),
+			"hold":       burstCmd("hold"),
 		},
 	}
 }
@@ -958,45 +965,65 @@ func cmdBgPid(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(args[0], strconv.Itoa(bg[len(bg)-1].Process.Pid))
 }
 
-// cmdBurst runs "burst [-name NAME] N P": N git ls-remotes of r1..r20 of
-// the world's server (or the one named), P at a time, within 45 seconds.
-// The file "failed" says how many failed or had not finished by then, with
-// a few examples; the commands' stdout and stderr are gathered in
-// stdout.all and stderr.all.
-func cmdBurst(ts *testscript.TestScript, neg bool, args []string) {
-	fs := flag.NewFlagSet("burst", flag.ContinueOnError)
-	name := fs.String("name", "", "the server, as named by world -name")
-	rest := parseFlags(ts, fs, args)
-	if neg || len(rest) != 2 {
-		ts.Fatalf("usage: burst [-name NAME] N P")
+// burstCmd returns the script command "burst [-name NAME] N P" (mode
+// ls-remote: N git ls-remotes of r1..r20, P at a time) or "hold [-name
+// NAME] N" (mode hold: N sessions at once through gitssh, each waiting on
+// the server until all N have started there, then printing "held"), to
+// the world's server or the one named, within 45 seconds. The file
+// "failed" says how many failed or had not finished by then, with a few
+// examples; the commands' stdout and stderr are gathered in stdout.all and
+// stderr.all.
+func burstCmd(mode string) func(ts *testscript.TestScript, neg bool, args []string) {
+	cmd, usage, nargs := "burst", "usage: burst [-name NAME] N P", 2
+	if mode == "hold" {
+		cmd, usage, nargs = "hold", "usage: hold [-name NAME] N", 1
 	}
-	host := testworld.DefaultAlias
-	if *name != "" {
-		host = *name
-	}
-	script := ts.MkAbs(".burst.sh")
-	if err := os.WriteFile(script, []byte(burstScript), 0o644); err != nil {
-		ts.Fatalf("burst: %v", err)
-	}
-	if err := ts.Exec("sh", script, rest[0], rest[1], host, ts.Getenv(envPrefix(*name)+"REPOS")); err != nil {
-		ts.Fatalf("burst: %v", err)
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+		name := fs.String("name", "", "the server, as named by world -name")
+		rest := parseFlags(ts, fs, args)
+		if neg || len(rest) != nargs {
+			ts.Fatalf("%s", usage)
+		}
+		n, p := rest[0], rest[len(rest)-1] // hold: all N at once
+		host := testworld.DefaultAlias
+		if *name != "" {
+			host = *name
+		}
+		script := ts.MkAbs(".burst.sh")
+		if err := os.WriteFile(script, []byte(burstScript), 0o644); err != nil {
+			ts.Fatalf("%s: %v", cmd, err)
+		}
+		if err := ts.Exec("sh", script, mode, n, p, host, ts.Getenv(envPrefix(*name)+"REPOS")); err != nil {
+			ts.Fatalf("%s: %v", cmd, err)
+		}
 	}
 }
 
-const burstScript = `n=$1 p=$2 host=$3 repos=$4
-rm -rf out && mkdir out && : >failed
+// burstScript runs MODE N P HOST REPOS: N commands, P at a time, within 45
+// seconds. MODE ls-remote runs "git ls-remote" of r1..r20; MODE hold runs
+// gitssh with a remote command that waits until N remote commands have
+// made their file in .hold (N must be P), then prints "held".
+const burstScript = `mode=$1 n=$2 p=$3 host=$4 repos=$5
+rm -rf out .hold && mkdir out .hold && : >failed
+hold=$PWD/.hold
 # timeout ends the whole group (xargs, git, the gitssh clients), not the
 # master, which runs in its own session.
 seq "$n" | timeout -k 5 45 xargs -P "$p" -I{} sh -c '
-	r=$(( $1 % 20 + 1 ))
-	git ls-remote "$2:$3/r$r.git" refs/heads/main >out/$1.out 2>out/$1.err
-	echo $? >out/$1.rc' sh {} "$host" "$repos"
+	if [ "$4" = hold ]; then
+		gitssh "$2" "touch '\''$5/$1'\'' && while [ \$(ls '\''$5'\'' | wc -l) -lt $6 ]; do sleep 0.05; done && echo held"
+	else
+		git ls-remote "$2:$3/r$(( $1 % 20 + 1 )).git" refs/heads/main
+	fi >out/$1.out 2>out/$1.err
+	echo $? >out/$1.rc' sh {} "$host" "$repos" "$mode" "$hold" "$n"
 bad=0
 for i in $(seq "$n"); do
 	rc=$(cat out/$i.rc 2>/dev/null) || rc="none, still running after 45s"
 	[ "$rc" = 0 ] && continue
 	bad=$((bad + 1))
-	[ $bad -le 5 ] && echo "command $i (r$(( i % 20 + 1 )).git): exit status $rc" >>failed.list
+	what=$mode
+	[ "$mode" = ls-remote ] && what="r$(( i % 20 + 1 )).git"
+	[ $bad -le 5 ] && echo "command $i ($what): exit status $rc" >>failed.list
 done
 [ $bad = 0 ] || { echo "$bad of $n commands failed or hung, for example:"; cat failed.list; } >failed
 cat out/*.out >stdout.all
