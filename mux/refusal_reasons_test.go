@@ -3,6 +3,7 @@
 package mux
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/gitssh/gitssh/internal/sshtest"
@@ -38,7 +39,9 @@ func TestPoolEveryRefusalReasonMeansElsewhere(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			const line = "sleep 200ms"
+			// Every command waits until all n run at once: more than a
+			// connection takes, so the server certainly refuses some.
+			line := fmt.Sprintf("barrier %d", tt.n)
 			srv := sshtest.NewServer(t, tt.opts)
 			p := newTestPool(t, srv, nil, nil, PoolConfig{GuessChannels: tt.guess})
 			checkAllSucceeded(t, line, runBurst(testContext(t), p, tt.n, line))
