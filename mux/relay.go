@@ -21,7 +21,10 @@ const (
 	// relayWindow is how many bytes of one stream may be in flight.
 	relayWindow = 256 << 10
 	// relayChunk is the most one frame of a stream carries.
-	relayChunk = 32 << 10
+	relayChunk = 64 << 10
+	// relayAck is how much a receiver consumes before it gives window
+	// back.
+	relayAck = relayWindow / 4
 )
 
 // errRelayWindow is a peer that sent more than its window.
@@ -187,8 +190,11 @@ func (s *streamBuffer) Read(p []byte) (int, error) {
 		s.buf = nil
 	}
 	s.unacked += n
+	// Window goes back a quarter at a time, not after every frame: the
+	// sender keeps three quarters in flight, and a message of window
+	// costs both sides a wake-up.
 	var ack int
-	if s.unacked >= relayWindow/2 || len(s.buf) == 0 {
+	if s.unacked >= relayAck {
 		ack, s.unacked = s.unacked, 0
 		s.received -= ack
 	}

@@ -20,8 +20,8 @@ package mux
 //   - an exec sent on a connection that died silently would go unanswered
 //     and could never be sent elsewhere. So a command on a warm channel
 //     sends its exec at once only if the connection was heard from within
-//     warmTrust (two round trips of the link, at least 2 ms: a busy pool,
-//     a command right after another); after a longer silence it first probes the
+//     warmTrust (two round trips of the link, at least 100 ms: a busy
+//     pool, a command right after another); after a longer silence it first probes the
 //     connection, which costs the round trip the warm channel saved, and
 //     if the probe goes unanswered for openPatience it moves, unstarted,
 //     to another connection (as an unanswered open does, open.go);
@@ -155,9 +155,14 @@ func staleWarm(err error) bool {
 	return execRefused || errors.Is(err, ErrShellRefused)
 }
 
-// minWarmTrust bounds warmTrust from below: commands one right after
-// another on a fast link.
-const minWarmTrust = 2 * time.Millisecond
+// minWarmTrust bounds warmTrust from below. On a fast link two round trips
+// are less than the gap between two git commands one after another, and a
+// probe before every command would cost the round trip the warm channel
+// saves (and a wake-up of the master and the server): a link that dies
+// silently within this long of its last packet is the one case in which
+// an exec waits for the keepalive verdict, as every exec does with
+// OpenSSH's ControlMaster.
+const minWarmTrust = 100 * time.Millisecond
 
 // warmTrust is how recently pc's server must have been heard from for a
 // command to send its exec on a warm channel without probing first: two
