@@ -965,24 +965,26 @@ func cmdBgPid(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(args[0], strconv.Itoa(bg[len(bg)-1].Process.Pid))
 }
 
-// burstCmd returns the script command "burst [-name NAME] N P" (mode
-// ls-remote: N git ls-remotes of r1..r20, P at a time) or "hold [-name
-// NAME] N" (mode hold: N sessions at once through gitssh, each waiting on
-// the server until all N have started there, then printing "held"), to
-// the world's server or the one named, within 45 seconds. The file
-// "failed" says how many failed or had not finished by then, with a few
-// examples; the commands' stdout and stderr are gathered in stdout.all and
-// stderr.all.
+// burstCmd returns the script command "burst [-name NAME] [-clone]
+// [-repos R] N P" (mode ls-remote: N git ls-remotes of r1..rR, P at a
+// time; with -clone, N git clones of them) or "hold [-name NAME] N" (mode
+// hold: N sessions at once through gitssh, each waiting on the server
+// until all N have started there, then printing "held"), to the world's
+// server or the one named, within 60 seconds. The file "failed" says how
+// many failed or had not finished by then, with a few examples; the
+// commands' stdout and stderr are gathered in stdout.all and stderr.all.
 func burstCmd(mode string) func(ts *testscript.TestScript, neg bool, args []string) {
-	cmd, usage, nargs := "burst", "usage: burst [-name NAME] N P", 2
+	cmd, usage, nargs := "burst", "usage: burst [-name NAME] [-clone] [-repos R] N P", 2
 	if mode == "hold" {
 		cmd, usage, nargs = "hold", "usage: hold [-name NAME] N", 1
 	}
 	return func(ts *testscript.TestScript, neg bool, args []string) {
 		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 		name := fs.String("name", "", "the server, as named by world -name")
+		clone := fs.Bool("clone", false, "git clone instead of git ls-remote")
+		repos := fs.Int("repos", 20, "the repositories r1..rR the commands take in turn")
 		rest := parseFlags(ts, fs, args)
-		if neg || len(rest) != nargs {
+		if neg || len(rest) != nargs || *repos < 1 {
 			ts.Fatalf("%s", usage)
 		}
 		n, p := rest[0], rest[len(rest)-1] // hold: all N at once
@@ -990,40 +992,46 @@ func burstCmd(mode string) func(ts *testscript.TestScript, neg bool, args []stri
 		if *name != "" {
 			host = *name
 		}
+		m := mode
+		if *clone && mode != "hold" {
+			m = "clone"
+		}
 		script := ts.MkAbs(".burst.sh")
 		if err := os.WriteFile(script, []byte(burstScript), 0o644); err != nil {
 			ts.Fatalf("%s: %v", cmd, err)
 		}
-		if err := ts.Exec("sh", script, mode, n, p, host, ts.Getenv(envPrefix(*name)+"REPOS")); err != nil {
+		if err := ts.Exec("sh", script, m, n, p, host, ts.Getenv(envPrefix(*name)+"REPOS"), strconv.Itoa(*repos)); err != nil {
 			ts.Fatalf("%s: %v", cmd, err)
 		}
 	}
 }
 
-// burstScript runs MODE N P HOST REPOS: N commands, P at a time, within 45
-// seconds. MODE ls-remote runs "git ls-remote" of r1..r20; MODE hold runs
-// gitssh with a remote command that waits until N remote commands have
-// made their file in .hold (N must be P), then prints "held".
-const burstScript = `mode=$1 n=$2 p=$3 host=$4 repos=$5
-rm -rf out .hold && mkdir out .hold && : >failed
+// burstScript runs MODE N P HOST REPOS R: N commands, P at a time, within
+// 60 seconds. MODE ls-remote runs "git ls-remote" of r1..rR, MODE clone
+// "git clone" of them into clones/; MODE hold runs gitssh with a remote
+// command that waits until N remote commands have made their file in
+// .hold (N must be P), then prints "held".
+const burstScript = `mode=$1 n=$2 p=$3 host=$4 repos=$5 r=$6
+rm -rf out clones .hold && mkdir out clones .hold && : >failed
 hold=$PWD/.hold
 # timeout ends the whole group (xargs, git, the gitssh clients), not the
 # master, which runs in its own session.
-seq "$n" | timeout -k 5 45 xargs -P "$p" -I{} sh -c '
-	if [ "$4" = hold ]; then
-		gitssh "$2" "touch '\''$5/$1'\'' && while [ \$(ls '\''$5'\'' | wc -l) -lt $6 ]; do sleep 0.05; done && echo held"
-	else
-		git ls-remote "$2:$3/r$(( $1 % 20 + 1 )).git" refs/heads/main
-	fi >out/$1.out 2>out/$1.err
-	echo $? >out/$1.rc' sh {} "$host" "$repos" "$mode" "$hold" "$n"
+seq "$n" | timeout -k 5 60 xargs -P "$p" -I{} sh -c '
+	repo="$3/r$(( $1 % $7 + 1 )).git"
+	case "$4" in
+	hold) gitssh "$2" "touch '\''$5/$1'\'' && while [ \$(ls '\''$5'\'' | wc -l) -lt $6 ]; do sleep 0.05; done && echo held" ;;
+	clone) git clone -q "$2:$repo" clones/$1 ;;
+	*) git ls-remote "$2:$repo" refs/heads/main ;;
+	esac >out/$1.out 2>out/$1.err
+	echo $? >out/$1.rc' sh {} "$host" "$repos" "$mode" "$hold" "$n" "$r"
 bad=0
 for i in $(seq "$n"); do
-	rc=$(cat out/$i.rc 2>/dev/null) || rc="none, still running after 45s"
+	rc=$(cat out/$i.rc 2>/dev/null) || rc="none, still running after 60s"
 	[ "$rc" = 0 ] && continue
 	bad=$((bad + 1))
 	what=$mode
-	[ "$mode" = ls-remote ] && what="r$(( i % 20 + 1 )).git"
-	[ $bad -le 5 ] && echo "command $i ($what): exit status $rc" >>failed.list
+	[ "$mode" = hold ] || what="$mode r$(( i % r + 1 )).git"
+	[ $bad -le 5 ] && { echo "command $i ($what): exit status $rc"; cat out/$i.err; } >>failed.list
 done
 [ $bad = 0 ] || { echo "$bad of $n commands failed or hung, for example:"; cat failed.list; } >failed
 cat out/*.out >stdout.all
