@@ -18,7 +18,7 @@ type refusals struct {
 	ends     []time.Time   // when the last channels ended, newest last
 	rtt      time.Duration // the channel-open round trip, smoothed
 	settling bool          // a round trip after a refusal is in flight: take no channel
-	settled  time.Time     // when the last round trip answered (any probe) was sent: what ended before is freed
+	settled  time.Time     // when the last answered probe was sent: what ended before is freed
 	// unsure counts refusals in a row with nothing open: a server that
 	// does not reuse connections, or one still freeing a closed channel
 	// (sshd, under load, for longer than a round trip).

@@ -21,8 +21,9 @@ package mux
 //     and could never be sent elsewhere. So a command on a warm channel
 //     sends its exec at once only if the connection was heard from within
 //     warmTrust (two round trips of the link, at least 100 ms: a busy
-//     pool, a command right after another); after a longer silence it first probes the
-//     connection, which costs the round trip the warm channel saved, and
+//     pool, a command right after another); after a longer silence it
+//     first probes the connection, which costs the round trip the warm
+//     channel saved, and
 //     if the probe goes unanswered for openPatience it moves, unstarted,
 //     to another connection (as an unanswered open does, open.go);
 //   - a warm channel that turns out to be dead when its command uses it
