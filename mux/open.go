@@ -49,7 +49,6 @@ type pendingOpen struct {
 	err      error
 	rtt      time.Duration // how long the open took
 	finished bool          // done is closed; guarded by the pool's mu
-	taken    bool          // a warm channel a command took; guarded by the pool's mu
 }
 
 // startOpen opens a session channel on pc in a goroutine of its own:

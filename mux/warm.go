@@ -71,10 +71,11 @@ func (p *pool) arm(pc *pooledConn) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if pc.warm != o {
-			// A command took it while it was opening: the next one
-			// opens now that the server has answered this one, so that
-			// opens reach it in the order they were made.
-			if o.taken && o.err == nil {
+			// A command took it while it was opening (nothing else
+			// replaces pc.warm): the next one opens now that the server
+			// has answered this one, so that opens reach it in the order
+			// they were made.
+			if o.err == nil {
 				p.arm(pc)
 			}
 			return
@@ -117,7 +118,6 @@ func (p *pool) takeWarm(pc *pooledConn) *pendingOpen {
 	pc.used++
 	o.reserved = time.Now()
 	p.stats.Warm++
-	o.taken = true
 	if o.finished {
 		p.arm(pc)
 	} // else arm's goroutine arms the next one when o is answered
